@@ -1,0 +1,16 @@
+"""In-memory audit log (unit tests, and the offline wiring)."""
+
+from __future__ import annotations
+
+from domain.model import ToolCallRecord
+
+
+class InMemoryAuditLog:
+    def __init__(self) -> None:
+        self.records: list[ToolCallRecord] = []
+
+    async def record(self, entry: ToolCallRecord) -> None:
+        self.records.append(entry)
+
+    async def flush(self) -> None:
+        """Nothing to do: records are kept as they arrive."""

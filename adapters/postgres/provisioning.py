@@ -1,0 +1,161 @@
+"""Creating, inspecting and resetting the Zava database (behind `zava-mcp db ...`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from adapters.demodata.generator import generate_dataset
+from adapters.demodata.loader import load_dataset
+from adapters.postgres.migrations import apply_migrations, latest_version, schema_version
+from ports.database_server import DatabaseEndpoints
+
+log = logging.getLogger(__name__)
+
+OWNED_SCHEMAS = ("retail", "access", "audit", "zava_meta")
+COUNTED_TABLES = (
+    "retail.stores", "retail.products", "retail.product_description_embeddings",
+    "retail.customers", "retail.orders", "retail.order_items", "retail.inventory",
+    "access.app_users", "audit.tool_calls",
+)
+
+
+@dataclass(frozen=True)
+class DemoDataRequest:
+    seed: int = 42
+    scale: str = "small"
+    products: int | None = None
+    anchor: date | None = None  # None = today (UTC)
+
+
+@dataclass
+class InitReport:
+    migrations_applied: list[str]
+    loaded: dict[str, int] = field(default_factory=dict)
+    already_initialised: bool = False
+
+
+@dataclass
+class DatabaseStatus:
+    kind: str
+    schema_version: int | None
+    latest_version: int
+    row_counts: dict[str, int]
+    dataset: dict[str, Any] | None
+
+    @property
+    def initialised(self) -> bool:
+        return self.schema_version is not None and self.dataset is not None
+
+
+def initialise(
+    endpoints: DatabaseEndpoints,
+    request: DemoDataRequest,
+    *,
+    reset: bool = False,
+    progress: Callable[..., Any] | None = None,
+) -> InitReport:
+    """Migrate and load the demo data. All or nothing: if a first initialisation fails, the
+    schemas it created are dropped again, so a retry starts from a clean database."""
+    admin = endpoints.admin_url
+    if reset:
+        reset_schemas(admin)
+    with psycopg.connect(admin) as conn:
+        fresh = schema_version(conn) is None
+    try:
+        applied = apply_migrations(admin)
+        with psycopg.connect(admin) as conn:
+            if _dataset_info(conn) is not None:
+                return InitReport(applied, already_initialised=True)
+            dataset = generate_dataset(
+                seed=request.seed, anchor=request.anchor or _utc_today(),
+                scale=request.scale, products=request.products,
+            )
+            with conn.transaction():
+                counts = load_dataset(conn, dataset, progress)
+                conn.execute(
+                    "INSERT INTO zava_meta.demo_dataset"
+                    " (seed, anchor_date, scale, products, checksum) VALUES (%s, %s, %s, %s, %s)",
+                    (request.seed, dataset.anchor, request.scale, counts.get("retail.products", 0),
+                     dataset.checksum()),
+                )
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute("ANALYZE")
+        return InitReport(applied, loaded=counts)
+    except BaseException:
+        if fresh:
+            log.warning("initialisation failed; removing what it created")
+            reset_schemas(admin)
+        raise
+
+
+def reset_schemas(admin_url: str) -> None:
+    """Drop everything the migrations created except the cluster-wide roles."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                sql.SQL(", ").join(sql.Identifier(s) for s in OWNED_SCHEMAS)
+            )
+        )
+
+
+def status(endpoints: DatabaseEndpoints) -> DatabaseStatus:
+    with psycopg.connect(endpoints.admin_url) as conn:
+        version = schema_version(conn)
+        counts: dict[str, int] = {}
+        dataset = None
+        if version is not None:
+            for table in COUNTED_TABLES:
+                query = sql.SQL("SELECT count(*) FROM {}").format(
+                    sql.Identifier(*table.split("."))
+                )
+                row = conn.execute(query).fetchone()
+                counts[table] = 0 if row is None else int(row[0])
+            dataset = _dataset_info(conn)
+    return DatabaseStatus(endpoints.kind, version, latest_version(), counts, dataset)
+
+
+def list_users(admin_url: str) -> list[dict[str, Any]]:
+    with psycopg.connect(admin_url) as conn:
+        rows = conn.execute(
+            """
+            SELECT u.user_id::text, u.display_name, u.email, u.role,
+                   coalesce(array_agg(s.name ORDER BY s.name)
+                            FILTER (WHERE s.name IS NOT NULL), '{}')
+            FROM access.app_users AS u
+            LEFT JOIN access.user_store_access AS a USING (user_id)
+            LEFT JOIN retail.stores AS s USING (store_id)
+            GROUP BY u.user_id
+            ORDER BY CASE u.role WHEN 'store_manager' THEN 0
+                                 WHEN 'regional_manager' THEN 1 ELSE 2 END, u.display_name
+            """
+        ).fetchall()
+    return [
+        {"user_id": r[0], "display_name": r[1], "email": r[2], "role": r[3], "stores": list(r[4])}
+        for r in rows
+    ]
+
+
+def _dataset_info(conn: psycopg.Connection) -> dict[str, Any] | None:
+    exists = conn.execute("SELECT to_regclass('zava_meta.demo_dataset')").fetchone()
+    if exists is None or exists[0] is None:
+        return None
+    row = conn.execute(
+        "SELECT seed, anchor_date, scale, products, checksum, loaded_at FROM zava_meta.demo_dataset"
+    ).fetchone()
+    if row is None:
+        return None
+    keys = ("seed", "anchor_date", "scale", "products", "checksum", "loaded_at")
+    return dict(zip(keys, row, strict=True))
+
+
+def _utc_today() -> date:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).date()

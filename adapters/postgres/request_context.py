@@ -1,0 +1,52 @@
+"""Signed request contexts: how the server tells PostgreSQL who is asking, unforgeably.
+
+The database's access function (sql/003) accepts `zava.context` only if its HMAC-SHA256 under
+the key in access.context_key matches, it names the backend it is used on, and it is fresh.
+SQL a model writes can call set_config, but it cannot sign: the key is unreadable to the query
+role and never sent over the wire (only signatures are, as bind parameters).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from typing import Literal
+
+import psycopg
+
+from domain.errors import ConfigurationError
+
+Purpose = Literal["query", "audit"]
+
+
+class ContextSigner:
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 64:
+            raise ConfigurationError("the request-context key must be 64 bytes (128 hex digits)")
+        self._key = key
+
+    def sign(self, purpose: Purpose, subject: str, backend_pid: int) -> str:
+        issued_ms = time.time_ns() // 1_000_000
+        message = f"v1|{purpose}|{subject}|{backend_pid}|{issued_ms}|{secrets.token_hex(16)}"
+        signature = hmac.new(self._key, message.encode(), hashlib.sha256).hexdigest()
+        return f"{message}|{signature}"
+
+    @classmethod
+    def from_hex(cls, value: str) -> ContextSigner:
+        try:
+            return cls(bytes.fromhex(value.strip()))
+        except ValueError:
+            raise ConfigurationError(
+                "ZAVA_CONTEXT_KEY must be 128 hex digits (see `zava-mcp db context-key`)"
+            ) from None
+
+
+def read_context_key(admin_url: str) -> bytes:
+    """Fetch the signing key with the owner's connection (the query role cannot read it)."""
+    with psycopg.connect(admin_url, connect_timeout=10) as conn:
+        row = conn.execute("SELECT key FROM access.context_key").fetchone()
+    if row is None:
+        raise ConfigurationError("access.context_key is empty: run `zava-mcp db init`")
+    return bytes(row[0])

@@ -1,0 +1,55 @@
+"""Domain errors: the seed's error hierarchy. Each carries a stable machine-readable code.
+
+Messages are written for the model (and the human) reading them: they say what was wrong and
+what is accepted, and never carry connection strings, stack traces or another tenant's data.
+"""
+
+from __future__ import annotations
+
+
+class ZavaError(Exception):
+    """Base of every error the product reports to a client."""
+
+    code = "MCP_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationError(ZavaError):
+    """The caller's input is malformed or outside what is accepted."""
+
+    code = "VALIDATION_ERROR"
+
+
+class AuthorizationError(ZavaError):
+    """The caller may not see what they asked for (or is not a known user)."""
+
+    code = "AUTHORIZATION_ERROR"
+
+
+class UnknownUserError(AuthorizationError):
+    """The identity presented is not a user of this server."""
+
+
+class DatabaseError(ZavaError):
+    """The database refused or failed the request."""
+
+    code = "DATABASE_ERROR"
+
+
+class QueryTimeoutError(DatabaseError):
+    """The query ran longer than the configured statement timeout."""
+
+    code = "QUERY_TIMEOUT"
+
+
+class ServiceUnavailableError(DatabaseError):
+    """The server is overloaded or the database unreachable; retrying later may succeed."""
+
+
+class ConfigurationError(ZavaError):
+    """A setting, CLI flag or deployment fact is wrong; the message names it."""
+
+    code = "CONFIGURATION_ERROR"

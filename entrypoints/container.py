@@ -1,0 +1,115 @@
+"""The composition root: the one place that names concrete adapters."""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from adapters.memory.access import InMemoryAccessDirectory
+from adapters.memory.audit import InMemoryAuditLog
+from adapters.postgres.access import PsycopgAccessDirectory
+from adapters.postgres.audit import PsycopgAuditLog
+from adapters.postgres.embedded import EmbeddedPostgresServer
+from adapters.postgres.external import ExternalPostgresServer
+from adapters.postgres.pool import RlsDatabase, make_query_pool
+from adapters.postgres.request_context import ContextSigner, read_context_key
+from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
+from adapters.postgres.schema_catalog import EXPOSED_TABLES, PsycopgSchemaCatalog
+from adapters.sqlguard.pglast_guard import PglastSqlGuard
+from adapters.system_clock import SystemClock
+from domain.errors import ConfigurationError
+from domain.services.identity import IdentityService
+from domain.services.sales_query import SalesQueryService
+from domain.services.schema import SchemaService
+from entrypoints.settings import Settings
+from ports.database_server import DatabaseEndpoints, DatabaseServer
+
+
+def database_server_for(settings: Settings) -> DatabaseServer:
+    if settings.database_url is None:
+        return EmbeddedPostgresServer(settings.data_dir)
+    admin = settings.admin_database_url
+    return ExternalPostgresServer(
+        settings.database_url.get_secret_value(),
+        None if admin is None else admin.get_secret_value(),
+    )
+
+
+def _start(server: DatabaseServer) -> DatabaseEndpoints:
+    return server.start()
+
+
+def context_signer_for(settings: Settings, endpoints: DatabaseEndpoints) -> ContextSigner:
+    if settings.context_key is not None:
+        return ContextSigner.from_hex(settings.context_key.get_secret_value())
+    if not endpoints.admin_url:
+        raise ConfigurationError(
+            "set ZAVA_CONTEXT_KEY (or ZAVA_ADMIN_DATABASE_URL to read it from the database):"
+            " the server signs every request's identity with it"
+        )
+    return ContextSigner(read_context_key(endpoints.admin_url))
+
+
+class Container(containers.DeclarativeContainer):
+    """Providers are synchronous and lazy: nothing connects until the entrypoint asks, and the
+    pool is opened explicitly by the server's lifespan (see entrypoints/mcp_server.py)."""
+
+    settings = providers.Dependency(instance_of=Settings)
+
+    database_server = providers.Singleton(database_server_for, settings)
+    database_endpoints = providers.Singleton(_start, database_server)
+    query_pool = providers.Singleton(
+        lambda endpoints, settings: make_query_pool(
+            endpoints.query_url,
+            min_size=settings.pool_min,
+            max_size=settings.pool_max,
+            max_idle_s=settings.pool_max_idle_s,
+        ),
+        database_endpoints,
+        settings,
+    )
+    context_signer = providers.Singleton(context_signer_for, settings, database_endpoints)
+    rls_database = providers.Singleton(
+        lambda pool, signer, settings: RlsDatabase(
+            pool, signer, statement_timeout_s=settings.query_timeout_s
+        ),
+        query_pool,
+        context_signer,
+        settings,
+    )
+
+    clock = providers.Singleton(SystemClock)
+    access_directory = providers.Singleton(PsycopgAccessDirectory, rls_database)
+    identity_service = providers.Singleton(IdentityService, access_directory, clock)
+
+    sql_guard = providers.Singleton(PglastSqlGuard, EXPOSED_TABLES)
+    sales_query_executor = providers.Singleton(
+        lambda database, settings: PsycopgSalesQueryExecutor(
+            database, timeout_s=settings.query_timeout_s
+        ),
+        rls_database,
+        settings,
+    )
+    sales_query_service = providers.Singleton(
+        lambda guard, executor, settings: SalesQueryService(guard, executor, settings.max_rows),
+        sql_guard,
+        sales_query_executor,
+        settings,
+    )
+    schema_catalog = providers.Singleton(PsycopgSchemaCatalog, rls_database)
+    schema_service = providers.Singleton(SchemaService, schema_catalog)
+    audit_log = providers.Singleton(PsycopgAuditLog, rls_database)
+
+
+def in_memory_container(settings: Settings) -> Container:
+    """The same wiring with in-memory adapters and no database (unit tests, demos offline)."""
+    container = Container(settings=settings)
+    container.database_server.override(providers.Object(None))
+    container.database_endpoints.override(providers.Object(None))
+    container.query_pool.override(providers.Object(None))
+    container.context_signer.override(providers.Object(None))
+    container.rls_database.override(providers.Object(None))
+    container.access_directory.override(
+        providers.Singleton(InMemoryAccessDirectory.from_demo_data)
+    )
+    container.audit_log.override(providers.Singleton(InMemoryAuditLog))
+    return container

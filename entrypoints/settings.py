@@ -1,0 +1,84 @@
+"""Settings (SPEC §7): environment variables with the prefix ZAVA_, validated once at the edge.
+
+Every field says what it accepts; a bad value fails fast with a message naming the variable.
+Secrets have no defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from uuid import UUID
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.errors import ConfigurationError
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("zava-mcp", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZAVA_", extra="ignore", frozen=True)
+
+    database_url: SecretStr | None = Field(
+        None, description="query-role DSN of an external PostgreSQL; unset = embedded server"
+    )
+    admin_database_url: SecretStr | None = Field(
+        None, description="owner DSN for migrations and data loads (external server only)"
+    )
+    data_dir: Path = Field(default_factory=_default_data_dir,
+                           description="where the embedded database keeps its files")
+    context_key: SecretStr | None = Field(
+        None, description="hex key signing request contexts; read from the database if unset"
+    )
+    user_id: UUID | None = Field(None, description="identity of the stdio server")
+    embeddings: Literal["local", "openai", "azure"] = "local"
+    redis_url: SecretStr | None = None
+    jwt_secret: SecretStr | None = Field(None, description="HS256 key for bearer tokens")
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "text"
+    log_file: Path | None = None
+    query_timeout_s: float = Field(30.0, gt=0, le=600)
+    max_rows: int = Field(1000, ge=1, le=100_000)
+    pool_min: int = Field(2, ge=0, le=100)
+    pool_max: int = Field(10, ge=1, le=200)
+    pool_max_idle_s: float = Field(300.0, gt=0)
+    slow_query_s: float = Field(1.0, gt=0)
+    cache_ttl_s: float = Field(300.0, ge=0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("pool_max")
+    @classmethod
+    def _pool_bounds(cls, value: int, info: object) -> int:
+        data = getattr(info, "data", {})
+        if "pool_min" in data and value < data["pool_min"]:
+            raise ValueError(f"must be ≥ ZAVA_POOL_MIN ({data['pool_min']})")
+        return value
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment (plus explicit overrides, e.g. from CLI flags) or raise
+    ConfigurationError naming each bad variable and what it accepts."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as e:
+        problems = []
+        for error in e.errors():
+            name = "ZAVA_" + "_".join(str(p) for p in error["loc"]).upper()
+            problems.append(f"{name}: {error['msg']}")
+        raise ConfigurationError("invalid settings: " + "; ".join(problems)) from None

@@ -1,0 +1,72 @@
+"""The edge every tool call passes: timing, audit and error translation.
+
+Domain errors become a ToolError the model can act on ("VALIDATION_ERROR: ..."); anything
+unexpected is logged with its traceback under an incident id and reported without internals.
+Every call, successful or rejected, is appended to the audit log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+from domain.errors import AuthorizationError, ValidationError, ZavaError
+from domain.model import QueryResult, ToolCallRecord, UserId
+from ports.audit import AuditLog
+
+log = logging.getLogger("zava.tools")
+T = TypeVar("T")
+
+
+def argument_digest(arguments: Mapping[str, object]) -> str:
+    canonical = json.dumps(arguments, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ToolCallRunner:
+    def __init__(self, audit: AuditLog) -> None:
+        self._audit = audit
+
+    async def run(
+        self,
+        tool: str,
+        user_id: UserId | None,
+        arguments: Mapping[str, object],
+        call: Callable[[], Awaitable[T]],
+    ) -> T:
+        started = time.perf_counter()
+        outcome, error_code, result = "error", "MCP_ERROR", None
+        try:
+            result = await call()
+            outcome, error_code = "ok", None
+            return result
+        except ZavaError as e:
+            rejected = isinstance(e, ValidationError | AuthorizationError)
+            outcome, error_code = ("rejected" if rejected else "error"), e.code
+            raise ToolError(f"{e.code}: {e.message}") from e
+        except Exception:
+            incident = uuid.uuid4().hex[:12]
+            log.exception("tool %s failed (incident %s)", tool, incident)
+            raise ToolError(f"MCP_ERROR: internal error (incident {incident})") from None
+        finally:
+            await self._audit.record(
+                ToolCallRecord(
+                    called_at=datetime.now(UTC),
+                    user_id=user_id,
+                    tool=tool,
+                    argument_digest=argument_digest(arguments),
+                    sql_fingerprint=result.fingerprint if isinstance(result, QueryResult) else None,
+                    row_count=result.row_count if isinstance(result, QueryResult) else None,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                    outcome=outcome,
+                    error_code=error_code,
+                )
+            )

@@ -1,0 +1,54 @@
+"""Fixtures shared by every test layer.
+
+The integration and e2e layers share one embedded PostgreSQL per test session, migrated and
+loaded with the small demo dataset for a fixed seed and anchor date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from adapters.postgres import provisioning
+from adapters.postgres.embedded import EmbeddedPostgresServer
+from adapters.postgres.request_context import ContextSigner, read_context_key
+from ports.database_server import DatabaseEndpoints
+
+DEMO_SEED = 7
+DEMO_ANCHOR = date(2026, 6, 30)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("zava-data")
+
+
+@pytest.fixture(scope="session")
+def embedded_server(data_dir: Path) -> Iterator[EmbeddedPostgresServer]:
+    server = EmbeddedPostgresServer(data_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database(embedded_server: EmbeddedPostgresServer) -> DatabaseEndpoints:
+    """A real PostgreSQL with the Zava schema and the small demo dataset."""
+    endpoints = embedded_server.start()
+    provisioning.initialise(
+        endpoints,
+        provisioning.DemoDataRequest(seed=DEMO_SEED, scale="small", anchor=DEMO_ANCHOR),
+    )
+    return endpoints
+
+
+@pytest.fixture(scope="session")
+def signer(database: DatabaseEndpoints) -> ContextSigner:
+    return ContextSigner(read_context_key(database.admin_url))

@@ -1,0 +1,103 @@
+"""The walking skeleton through a real MCP client: in process (on the real database and on the
+in-memory wiring) and over stdio against the `zava-mcp serve` subprocess."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from dependency_injector import providers
+from mcp import Client, StdioServerParameters
+
+from domain.model import UserId
+from entrypoints.container import Container, in_memory_container
+from entrypoints.mcp_server import build_server
+from entrypoints.settings import Settings
+from ports.database_server import DatabaseEndpoints
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
+
+SEATTLE = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
+REGIONAL = "19fadba2-0ce0-477c-8044-861caf516f15"
+HEAD_OFFICE = "5ba86bc5-6c7d-4d93-9337-3175bdc44ad8"
+EXPECTED_STORE_COUNTS = {SEATTLE: 1, REGIONAL: 6, HEAD_OFFICE: 8}
+
+
+def _postgres_container(database: DatabaseEndpoints, data_dir: Path) -> Container:
+    container = Container(settings=Settings(data_dir=data_dir, pool_min=1, pool_max=2))
+    container.database_endpoints.override(providers.Object(database))
+    return container
+
+
+@pytest.fixture(params=["postgres", "memory"])
+def container(request: pytest.FixtureRequest, tmp_path: Path) -> Container:
+    if request.param == "memory":
+        return in_memory_container(Settings(data_dir=tmp_path))
+    database = request.getfixturevalue("database")
+    return _postgres_container(database, tmp_path)
+
+
+@pytest.mark.parametrize("user", list(EXPECTED_STORE_COUNTS))
+async def test_whoami_in_process(container: Container, user: str) -> None:
+    server = build_server(container, caller=lambda: UserId(UUID(user)))
+    async with Client(server) as client:
+        result = await client.call_tool("whoami", {})
+    assert not result.is_error
+    content = result.structured_content
+    assert content is not None
+    assert content["user_id"] == user
+    assert len(content["stores"]) == EXPECTED_STORE_COUNTS[user]
+    if user == SEATTLE:
+        assert content["stores"][0]["name"] == "Zava Retail Seattle"
+        assert content["role"] == "store_manager"
+
+
+async def test_unknown_user_gets_an_authorization_error(container: Container) -> None:
+    nil = UserId(UUID(int=0))
+    async with Client(build_server(container, caller=lambda: nil)) as client:
+        result = await client.call_tool("whoami", {})
+    assert result.is_error
+    assert "AUTHORIZATION_ERROR: unknown user" in result.content[0].text
+
+
+async def test_tools_are_read_only_and_documented(container: Container) -> None:
+    server = build_server(container, caller=lambda: UserId(UUID(SEATTLE)))
+    async with Client(server) as client:
+        tools = (await client.list_tools()).tools
+        date = await client.call_tool("get_current_utc_date", {})
+    assert {t.name for t in tools} >= {"whoami", "get_current_utc_date"}
+    for tool in tools:
+        assert tool.description
+        assert tool.annotations is not None and tool.annotations.read_only_hint
+    assert date.structured_content is not None
+    assert date.structured_content["utc_now"].endswith("+00:00")
+
+
+@pytest.fixture
+async def stdio_client(database: DatabaseEndpoints, data_dir: Path) -> AsyncIterator[Client]:
+    env = {
+        **os.environ,
+        "ZAVA_DATA_DIR": str(data_dir),
+        "ZAVA_USER_ID": REGIONAL,
+        "ZAVA_LOG_LEVEL": "WARNING",
+    }
+    env.pop("ZAVA_DATABASE_URL", None)
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "entrypoints.cli", "serve"], env=env
+    )
+    async with Client(params) as client:
+        yield client
+
+
+async def test_whoami_over_stdio(stdio_client: Client) -> None:
+    result = await stdio_client.call_tool("whoami", {})
+    assert not result.is_error
+    assert result.structured_content is not None
+    assert result.structured_content["role"] == "regional_manager"
+    assert len(result.structured_content["stores"]) == 6
+    me = await stdio_client.read_resource("zava://me")
+    assert REGIONAL in me.contents[0].text
