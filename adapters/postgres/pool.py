@@ -38,7 +38,11 @@ def make_query_pool(
 ) -> AsyncConnectionPool[AsyncConn]:
     """One pool per process for the least-privileged query role. Not opened here: the entrypoint
     opens it explicitly (`await pool.open(wait=True)`) so no I/O happens at wiring time."""
-    options = f"-c default_transaction_read_only=on -c jit=off -c work_mem={work_mem}"
+    # search_path: the model writes unqualified retail table names
+    options = (
+        f"-c default_transaction_read_only=on -c jit=off -c work_mem={work_mem}"
+        " -c search_path=retail"
+    )
     return AsyncConnectionPool(
         url,
         min_size=min_size,
@@ -79,27 +83,25 @@ class RlsDatabase:
 
     @asynccontextmanager
     async def session(self, user_id: UserId | None) -> AsyncIterator[AsyncConn]:
-        async with self._pool.connection() as conn:
-            async with conn.transaction(force_rollback=True):
-                context = self._signer.sign(
-                    "query", "" if user_id is None else str(user_id), conn.info.backend_pid
-                )
-                await conn.execute(
-                    "SELECT set_config('zava.context', %s, true),"
-                    " set_config('statement_timeout', %s, true),"
-                    " set_config('lock_timeout', %s, true),"
-                    " set_config('idle_in_transaction_session_timeout', %s, true)",
-                    (context, self._statement_timeout_ms, self._lock_timeout_ms,
-                     self._idle_timeout_ms),
-                )
-                yield conn
+        async with self._pool.connection() as conn, conn.transaction(force_rollback=True):
+            context = self._signer.sign(
+                "query", "" if user_id is None else str(user_id), conn.info.backend_pid
+            )
+            await conn.execute(
+                "SELECT set_config('zava.context', %s, true),"
+                " set_config('statement_timeout', %s, true),"
+                " set_config('lock_timeout', %s, true),"
+                " set_config('idle_in_transaction_session_timeout', %s, true)",
+                (context, self._statement_timeout_ms, self._lock_timeout_ms,
+                 self._idle_timeout_ms),
+            )
+            yield conn
 
     @asynccontextmanager
     async def audit_session(self) -> AsyncIterator[AsyncConn]:
         """A short read-write transaction for the audit writer, which commits."""
-        async with self._pool.connection() as conn:
-            async with conn.transaction():
-                await conn.execute("SET TRANSACTION READ WRITE")
-                context = self._signer.sign("audit", "server", conn.info.backend_pid)
-                await conn.execute("SELECT set_config('zava.context', %s, true)", (context,))
-                yield conn
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute("SET TRANSACTION READ WRITE")
+            context = self._signer.sign("audit", "server", conn.info.backend_pid)
+            await conn.execute("SELECT set_config('zava.context', %s, true)", (context,))
+            yield conn

@@ -72,7 +72,8 @@ async def test_tools_are_read_only_and_documented(container: Container) -> None:
     assert {t.name for t in tools} >= {"whoami", "get_current_utc_date"}
     for tool in tools:
         assert tool.description
-        assert tool.annotations is not None and tool.annotations.read_only_hint
+        assert tool.annotations is not None
+        assert tool.annotations.read_only_hint
     assert date.structured_content is not None
     assert date.structured_content["utc_now"].endswith("+00:00")
 

@@ -52,7 +52,7 @@ def test_a_changed_applied_file_is_a_clear_error(
 
 def test_badly_named_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "4_oops.sql").write_text("SELECT 1;")
-    with pytest.raises(MigrationError, match="NNN_snake_case_name.sql"):
+    with pytest.raises(MigrationError, match=r"NNN_snake_case_name\.sql"):
         discover(tmp_path)
 
 

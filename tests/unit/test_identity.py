@@ -9,8 +9,8 @@ from adapters.demodata.reference import USERS
 from adapters.memory.access import InMemoryAccessDirectory
 from adapters.memory.clock import FixedClock
 from domain.errors import UnknownUserError, ValidationError
-from domain.services.identity import IdentityService, parse_user_id
 from domain.model import Role, UserId
+from domain.services.identity import IdentityService, parse_user_id
 
 pytestmark = pytest.mark.anyio
 
@@ -69,4 +69,4 @@ def test_parse_user_id_accepts_every_demo_user() -> None:
 
 def test_fixed_clock_refuses_naive_time() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        FixedClock(datetime(2026, 1, 1))  # noqa: DTZ001
+        FixedClock(datetime(2026, 1, 1))

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from adapters.postgres.pool import RlsDatabase, make_query_pool
+from adapters.postgres.request_context import ContextSigner
+from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
+from ports.database_server import DatabaseEndpoints
+
+
+@pytest.fixture
+async def query_pool(database: DatabaseEndpoints) -> AsyncIterator[AsyncConnectionPool]:
+    pool = make_query_pool(database.query_url, min_size=1, max_size=3)
+    await pool.open(wait=True)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+def rls_database(query_pool: AsyncConnectionPool, signer: ContextSigner) -> RlsDatabase:
+    return RlsDatabase(query_pool, signer, statement_timeout_s=5)
+
+
+@pytest.fixture
+def executor(rls_database: RlsDatabase) -> PsycopgSalesQueryExecutor:
+    return PsycopgSalesQueryExecutor(rls_database, timeout_s=5)

@@ -1,0 +1,121 @@
+"""The RLS context cannot be forged from SQL: only a value signed with the server's key, for
+this backend, issued moments ago, is honoured. Anything else means "nobody"."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+
+from adapters.demodata.reference import USERS
+from adapters.postgres.request_context import ContextSigner
+from ports.database_server import DatabaseEndpoints
+
+pytestmark = pytest.mark.integration
+
+SEATTLE = USERS[0]
+HEAD_OFFICE = USERS[-1]
+COUNT_STORES = "SELECT count(DISTINCT store_id) FROM retail.orders"
+
+
+def stores_seen(conn: psycopg.Connection, context: str | None) -> int:
+    with conn.transaction(force_rollback=True):
+        if context is not None:
+            conn.execute("SELECT set_config('zava.context', %s, true)", (context,))
+        row = conn.execute(COUNT_STORES).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.fixture
+def conn(database: DatabaseEndpoints):
+    with psycopg.connect(database.query_url) as conn:
+        yield conn
+
+
+def test_a_signed_context_is_honoured(conn: psycopg.Connection, signer: ContextSigner) -> None:
+    pid = conn.info.backend_pid
+    assert stores_seen(conn, signer.sign("query", str(SEATTLE.user_id), pid)) == 1
+    assert stores_seen(conn, signer.sign("query", str(HEAD_OFFICE.user_id), pid)) == 8
+
+
+def test_no_context_sees_nothing(conn: psycopg.Connection) -> None:
+    assert stores_seen(conn, None) == 0
+
+
+def test_the_seed_style_plain_user_id_is_ignored(conn: psycopg.Connection) -> None:
+    with conn.transaction(force_rollback=True):
+        conn.execute("SELECT set_config('zava.user_id', %s, true)", (str(HEAD_OFFICE.user_id),))
+        conn.execute("SELECT set_config('app.current_rls_user_id', %s, true)",
+                     (str(HEAD_OFFICE.user_id),))
+        assert conn.execute(COUNT_STORES).fetchone() == (0,)
+
+
+def test_changing_the_subject_breaks_the_signature(
+    conn: psycopg.Connection, signer: ContextSigner
+) -> None:
+    valid = signer.sign("query", str(SEATTLE.user_id), conn.info.backend_pid)
+    forged = valid.replace(str(SEATTLE.user_id), str(HEAD_OFFICE.user_id))
+    assert stores_seen(conn, forged) == 0
+
+
+def test_a_key_guess_is_not_honoured(conn: psycopg.Connection) -> None:
+    guess = ContextSigner(bytes(64))
+    assert stores_seen(conn, guess.sign("query", str(HEAD_OFFICE.user_id),
+                                        conn.info.backend_pid)) == 0
+
+
+def test_a_context_from_another_backend_is_not_honoured(
+    conn: psycopg.Connection, signer: ContextSigner, database: DatabaseEndpoints
+) -> None:
+    with psycopg.connect(database.query_url) as other:
+        stolen = signer.sign("query", str(HEAD_OFFICE.user_id), other.info.backend_pid)
+    assert stores_seen(conn, stolen) == 0
+
+
+def test_a_stale_context_is_not_honoured(
+    conn: psycopg.Connection, signer: ContextSigner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ten_minutes_ago = time.time_ns() - 600 * 10**9
+    monkeypatch.setattr(time, "time_ns", lambda: ten_minutes_ago)
+    stale = signer.sign("query", str(HEAD_OFFICE.user_id), conn.info.backend_pid)
+    monkeypatch.undo()
+    assert stores_seen(conn, stale) == 0
+
+
+def test_an_audit_context_grants_no_rows(conn: psycopg.Connection, signer: ContextSigner) -> None:
+    audit = signer.sign("audit", str(HEAD_OFFICE.user_id), conn.info.backend_pid)
+    assert stores_seen(conn, audit) == 0
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "garbage", "v1|query|" + "a" * 500, "v1|query|x|1|1|1|1", "v2|query|||||"],
+)
+def test_malformed_contexts_see_nothing(conn: psycopg.Connection, value: str) -> None:
+    assert stores_seen(conn, value) == 0
+
+
+def test_the_key_and_signing_functions_are_out_of_reach(conn: psycopg.Connection) -> None:
+    for statement in (
+        "SELECT key FROM access.context_key",
+        "SELECT access.context_signature('x')",
+        "SELECT * FROM access.verified_context()",
+        "SELECT access.context_user_id()",
+    ):
+        with conn.transaction(force_rollback=True), pytest.raises(
+            psycopg.errors.InsufficientPrivilege
+        ):
+            conn.execute(statement)
+
+
+def test_the_audit_path_refuses_the_query_role(
+    conn: psycopg.Connection, signer: ContextSigner
+) -> None:
+    with conn.transaction(force_rollback=True):
+        conn.execute("SET TRANSACTION READ WRITE")
+        conn.execute("SELECT set_config('zava.context', %s, true)",
+                     (signer.sign("query", str(HEAD_OFFICE.user_id), conn.info.backend_pid),))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="signed audit context"):
+            conn.execute("SELECT audit.append_tool_calls('[]'::jsonb)")

@@ -1,0 +1,114 @@
+"""The executor's own guarantees, independent of the SQL guard."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from adapters.demodata.reference import USERS
+from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
+from domain.errors import AuthorizationError, QueryTimeoutError, ValidationError
+from domain.model import UserId
+from ports.database_server import DatabaseEndpoints
+from tests.support.unguarded import AcceptEverythingGuard
+
+pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+
+GUARD = AcceptEverythingGuard()
+SEATTLE = UserId(USERS[0].user_id)
+HEAD_OFFICE = UserId(USERS[-1].user_id)
+
+
+async def run(executor: PsycopgSalesQueryExecutor, sql: str, max_rows: int = 100, user=SEATTLE):
+    return await executor.run(user, GUARD.check(sql), max_rows)
+
+
+async def test_row_cap_sets_truncated(executor: PsycopgSalesQueryExecutor) -> None:
+    capped = await run(executor, "SELECT order_id FROM orders", max_rows=7)
+    assert capped.row_count == 7
+    assert capped.truncated
+    exact = await run(executor, "SELECT * FROM generate_series(1, 7)", max_rows=7)
+    assert exact.row_count == 7
+    assert not exact.truncated
+
+
+async def test_result_size_cap(rls_database) -> None:
+    small = PsycopgSalesQueryExecutor(rls_database, timeout_s=5, max_result_bytes=2_000)
+    result = await run(small, "SELECT description FROM products", max_rows=1000)
+    assert result.truncated
+    assert 0 < result.row_count < 50
+
+
+async def test_statement_timeout(query_pool, signer) -> None:
+    short = RlsDatabase(query_pool, signer, statement_timeout_s=0.2)
+    quick = PsycopgSalesQueryExecutor(short, timeout_s=0.2)
+    with pytest.raises(QueryTimeoutError, match=r"0\.2 s limit"):
+        await run(quick, "SELECT pg_sleep(5)")
+
+
+async def test_stacked_statements_are_refused_by_the_protocol(
+    executor: PsycopgSalesQueryExecutor,
+) -> None:
+    for sql in ("SELECT 1; DELETE FROM orders", "COMMIT; DROP SCHEMA retail CASCADE"):
+        with pytest.raises(ValidationError):
+            await run(executor, sql)
+
+
+async def test_percent_signs_and_dollar_quotes_are_plain_sql(
+    executor: PsycopgSalesQueryExecutor,
+) -> None:
+    result = await run(
+        executor, "SELECT count(*) FROM products WHERE name LIKE '%a%' AND $$x%s$$ = 'x%s'"
+    )
+    assert result.rows[0][0] > 0
+
+
+async def test_values_are_json_ready(executor: PsycopgSalesQueryExecutor) -> None:
+    result = await run(
+        executor,
+        "SELECT store_id, order_date, total_amount, status, 1.5::float8, NULL,"
+        " ARRAY[1,2], interval '1 hour' FROM orders LIMIT 1",
+    )
+    store_id, order_date, total, _status, flt, null, arr, hour = result.rows[0]
+    assert store_id == str(USERS[0].store_ids[0])
+    assert isinstance(order_date, str)
+    assert order_date.endswith("+00:00")
+    assert isinstance(total, float | str)
+    assert (flt, null, arr, hour) == (1.5, None, [1, 2], 3600.0)
+    assert result.columns[:4] == ("store_id", "order_date", "total_amount", "status")
+
+
+async def test_errors_carry_no_internals(executor: PsycopgSalesQueryExecutor,
+                                         database: DatabaseEndpoints) -> None:
+    with pytest.raises(ValidationError) as info:
+        await run(executor, "SELECT no_such_column FROM orders")
+    message = info.value.message
+    assert "no_such_column" in message
+    assert "postgresql://" not in message
+    assert "Traceback" not in message
+    assert database.query_url not in message
+    with pytest.raises(AuthorizationError):
+        await run(executor, "SELECT * FROM access.app_users")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE orders SET status = 'cancelled'",
+        "WITH gone AS (DELETE FROM orders RETURNING 1) SELECT count(*) FROM gone",
+        "SELECT * FROM orders FOR UPDATE",
+    ],
+)
+async def test_writes_never_run(
+    executor: PsycopgSalesQueryExecutor, database: DatabaseEndpoints, sql: str
+) -> None:
+    census = "SELECT count(*), count(*) FILTER (WHERE status = 'cancelled') FROM retail.orders"
+    with psycopg.connect(database.admin_url) as conn:
+        before = conn.execute(census).fetchone()
+    # a server-side cursor accepts only SELECT/VALUES, the transaction is read-only, and the
+    # role has no write privilege: whichever refuses first, nothing changes
+    with pytest.raises((AuthorizationError, ValidationError)):
+        await run(executor, sql)
+    with psycopg.connect(database.admin_url) as conn:
+        assert conn.execute(census).fetchone() == before
