@@ -38,10 +38,12 @@ def make_query_pool(
 ) -> AsyncConnectionPool[AsyncConn]:
     """One pool per process for the least-privileged query role. Not opened here: the entrypoint
     opens it explicitly (`await pool.open(wait=True)`) so no I/O happens at wiring time."""
-    # search_path: the model writes unqualified retail table names
+    # search_path: the model writes unqualified retail names; pgvector's operators live in
+    # public. standard_conforming_strings pinned on: the SQL guard's parser always reads string
+    # literals that way, so the server must too.
     options = (
         f"-c default_transaction_read_only=on -c jit=off -c work_mem={work_mem}"
-        " -c search_path=retail"
+        " -c search_path=retail,public -c standard_conforming_strings=on"
     )
     return AsyncConnectionPool(
         url,
@@ -102,6 +104,6 @@ class RlsDatabase:
         """A short read-write transaction for the audit writer, which commits."""
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute("SET TRANSACTION READ WRITE")
-            context = self._signer.sign("audit", "server", conn.info.backend_pid)
+            context = self._signer.sign("audit", "0", conn.info.backend_pid)
             await conn.execute("SELECT set_config('zava.context', %s, true)", (context,))
             yield conn

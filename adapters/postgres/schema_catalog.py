@@ -20,7 +20,9 @@ ORDER BY c.relname, a.attnum
 """
 
 _KEYS_SQL = """
-SELECT c.conrelid::regclass::text, c.contype, c.confrelid::regclass::text,
+SELECT 'retail.' || (SELECT relname FROM pg_class WHERE oid = c.conrelid), c.contype,
+       (SELECT n.nspname || '.' || r.relname FROM pg_class AS r
+        JOIN pg_namespace AS n ON n.oid = r.relnamespace WHERE r.oid = c.confrelid),
        array(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY AS k(n, i)
              JOIN pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i),
        array(SELECT a.attname FROM unnest(c.confkey) WITH ORDINALITY AS k(n, i)
