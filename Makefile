@@ -5,8 +5,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export ZAVA_DATA_DIR ?= $(CURDIR)/.data
-# The head office analyst sees every store; pick another id from `zava-mcp users`.
-export ZAVA_USER_ID ?= 5ba86bc5-6c7d-4d93-9337-3175bdc44ad8
 
 .PHONY: serve test lint unit integration e2e bench clean
 
@@ -16,8 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Streamable HTTP on 127.0.0.1:8000; prints the URL, a token per demo user and client snippets.
 serve: $(STAMP)
-	$(BIN)/zava-mcp serve
+	$(BIN)/zava-mcp serve --transport http --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,8 +30,9 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
 
 bench: $(STAMP)
-	$(BIN)/python bench/load_data.py
+	$(BIN)/python bench/load_data.py --scale large
 	$(BIN)/python bench/sql_guard.py
+	$(BIN)/python bench/rls_overhead.py --scale large
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

@@ -22,6 +22,7 @@ from entrypoints.settings import Settings, load_settings
 log = logging.getLogger("zava")
 
 SCALES = ("small", "large")
+MAX_TOKEN_TTL_S = 30 * 24 * 3600
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -71,8 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
 
     serve = commands.add_parser("serve", help="run the MCP server")
-    serve.add_argument("--transport", choices=("stdio",), default="stdio")
-    serve.add_argument("--user", type=_user, help="user id to serve as (default ZAVA_USER_ID)")
+    serve.add_argument("--transport", choices=("stdio", "http"), default="stdio",
+                       help="stdio for one desktop client (default), http for a team")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="http: address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=_positive_int("--port", 65535), default=8000,
+                       help="http: port to listen on (default 8000)")
+    serve.add_argument("--user", type=_user,
+                       help="stdio: user id to serve as (default ZAVA_USER_ID)")
 
     db = commands.add_parser("db", help="create or inspect the database")
     db_commands = db.add_subparsers(dest="db_command", required=True,
@@ -89,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     users = commands.add_parser("users", help="list the users and the stores they see")
     users.add_argument("--json", action="store_true")
+
+    token = commands.add_parser("token", help="mint a bearer token for the HTTP transport")
+    token.add_argument("--user", type=_user, required=True, help="user id the token is for")
+    token.add_argument("--ttl", type=_positive_int("--ttl", MAX_TOKEN_TTL_S), default=3600,
+                       help=f"lifetime in seconds (default 3600, at most {MAX_TOKEN_TTL_S})")
     return parser
 
 
@@ -112,6 +124,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
         "serve": commands.serve,
         "users": commands.users,
+        "token": commands.token,
         "db init": commands.db_init,
         "db status": commands.db_status,
         "db url": commands.db_url,

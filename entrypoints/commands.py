@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from adapters.demodata.loader import rich_progress
@@ -17,10 +18,19 @@ from entrypoints.container import Container, database_server_for
 from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
 
+if TYPE_CHECKING:
+    from entrypoints.http_app import DemoToken
+    from entrypoints.http_auth import JwtConfig
+
 log = logging.getLogger("zava")
+
+BANNER_TOKEN_TTL_S = 24 * 3600
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.transport == "http":
+        return _serve_http(args, settings)
+
     from entrypoints.mcp_server import build_server
 
     raw_user = args.user or (str(settings.user_id) if settings.user_id else None)
@@ -40,6 +50,56 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         )
     log.info("serving as %s over stdio (%s database)", user_id, endpoints.kind)
     build_server(container, caller=lambda: user_id).run()
+    return 0
+
+
+def _serve_http(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve streamable HTTP to many users; each request's bearer token says who is asking."""
+    from entrypoints import http_app
+    from entrypoints.http_auth import is_loopback_host, resolve_jwt_config
+
+    if args.user:
+        raise ConfigurationError(
+            "--user is for stdio: over HTTP every request's bearer token names its user"
+        )
+    config = resolve_jwt_config(settings, serving_host=args.host)
+    container = Container(settings=settings)
+    endpoints = container.database_endpoints()
+    _ensure_initialised(endpoints)
+    verify_serving_database(endpoints.query_url)
+    app = http_app.build_http_app(container, settings, args.host, args.port, jwt_config=config)
+    mcp_url = http_app.base_url_for(settings, args.host, args.port) + http_app.MCP_PATH
+    # Ready tokens only for the local quick start: a shared server's stderr ends up in logs.
+    local = config.can_mint and is_loopback_host(args.host)
+    tokens = _demo_tokens(endpoints, config) if local else []
+    sys.stderr.write(
+        http_app.connection_instructions(mcp_url, config, tokens, BANNER_TOKEN_TTL_S)
+    )
+    sys.stderr.flush()
+    log.info("serving streamable HTTP on %s:%d (%s database)", args.host, args.port,
+             endpoints.kind)
+    http_app.run_http_server(app, args.host, args.port, settings)
+    return 0
+
+
+def _demo_tokens(endpoints: DatabaseEndpoints, config: JwtConfig) -> list[DemoToken]:
+    from entrypoints.http_app import DemoToken
+
+    if not endpoints.admin_url:
+        return []
+    return [
+        DemoToken(row["display_name"], row["user_id"],
+                  config.mint(UserId(UUID(row["user_id"])), BANNER_TOKEN_TTL_S))
+        for row in provisioning.list_users(endpoints.admin_url)
+    ]
+
+
+def token(args: argparse.Namespace, settings: Settings) -> int:
+    """Print one bearer token (and nothing else) so scripts can capture it."""
+    from entrypoints.http_auth import resolve_jwt_config
+
+    config = resolve_jwt_config(settings)
+    print(config.mint(UserId(UUID(args.user)), args.ttl))
     return 0
 
 

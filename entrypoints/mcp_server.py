@@ -11,6 +11,8 @@ from datetime import UTC
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import ToolAnnotations
@@ -137,7 +139,13 @@ def to_table_info(schema: TableSchema) -> TableInfo:
     )
 
 
-def build_server(container: Container, caller: CallerResolver) -> MCPServer:
+def build_server(
+    container: Container,
+    caller: CallerResolver,
+    *,
+    auth: AuthSettings | None = None,
+    token_verifier: TokenVerifier | None = None,
+) -> MCPServer:
     settings = container.settings()
 
     @asynccontextmanager
@@ -153,7 +161,8 @@ def build_server(container: Container, caller: CallerResolver) -> MCPServer:
                 await pool.close()
 
     server = MCPServer(
-        "zava-retail", version=_server_version(), instructions=INSTRUCTIONS, lifespan=lifespan
+        "zava-retail", version=_server_version(), instructions=INSTRUCTIONS, lifespan=lifespan,
+        auth=auth, token_verifier=token_verifier,
     )
     identity = container.identity_service()
     runner = ToolCallRunner(container.audit_log())

@@ -6,13 +6,14 @@ Secrets have no defaults.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.errors import ConfigurationError
 
@@ -38,10 +39,25 @@ class Settings(BaseSettings):
     user_id: UUID | None = Field(None, description="identity of the stdio server")
     embeddings: Literal["local", "openai", "azure"] = "local"
     redis_url: SecretStr | None = None
-    jwt_secret: SecretStr | None = Field(None, description="HS256 key for bearer tokens")
-    jwt_jwks_url: str | None = None
-    jwt_issuer: str | None = None
-    jwt_audience: str | None = None
+    jwt_secret: SecretStr | None = Field(
+        None, description="HS256 key (≥ 32 bytes) for bearer tokens; `zava-mcp token` mints them"
+    )
+    jwt_jwks_url: str | None = Field(
+        None, description="JWKS of an identity provider (RS256/ES256); needs ISSUER and AUDIENCE"
+    )
+    jwt_issuer: str | None = Field(None, description="expected `iss`; local default zava-mcp")
+    jwt_audience: str | None = Field(None, description="expected `aud`; local default zava-retail")
+    jwt_required_scope: str = Field("zava:read", description="scope a token needs for /mcp")
+    public_url: str | None = Field(
+        None, description="base URL clients use (e.g. https://mcp.example.com); default"
+        " http://HOST:PORT. The protected resource is PUBLIC_URL/mcp",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="comma-separated Host header values accepted over HTTP (DNS-rebinding"
+        " protection), e.g. mcp.example.com,10.0.0.5:8000; loopback forms are always accepted",
+    )
+    http_max_body_bytes: int = Field(1_048_576, ge=1024, le=64 * 1_048_576)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "text"
     log_file: Path | None = None
@@ -57,6 +73,35 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("jwt_required_scope")
+    @classmethod
+    def _one_scope(cls, value: str) -> str:
+        if not re.fullmatch(r"[!#-\[\]-~]+", value):
+            raise ValueError("must be one OAuth scope token (printable ASCII, no spaces or quotes)")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^/?#\s@]+/?", value):
+            raise ValueError("must be an http(s) base URL without a path, e.g. https://mcp.example.com")
+        return None if value is None else value.rstrip("/")
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip() for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _plain_hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if "/" in host or " " in host or host == "*":
+                raise ValueError(f"{host!r} is not a host or host:port (no scheme, no wildcard)")
+        return value
 
     @field_validator("pool_max")
     @classmethod

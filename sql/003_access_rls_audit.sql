@@ -95,13 +95,15 @@ $$;
 
 -- The one access function every policy calls: the store ids the current request may see.
 -- Unknown, missing or malformed context → the empty array, never "all stores".
+-- PARALLEL RESTRICTED: it runs in the leader (as the policy's InitPlan, once per query) and the
+-- rest of the plan may still go parallel; the default (UNSAFE) would make every RLS query serial.
 CREATE FUNCTION access.visible_store_ids() RETURNS uuid[]
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL RESTRICTED
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce(array_agg(a.store_id ORDER BY a.store_id), '{}'::uuid[])
     FROM access.user_store_access AS a
-    WHERE a.user_id = access.context_user_id()
+    WHERE a.user_id = (SELECT access.context_user_id())   -- verify the context once, not per row
 $$;
 
 CREATE FUNCTION access.current_user_profile()
@@ -111,7 +113,7 @@ CREATE FUNCTION access.current_user_profile()
 AS $$
     SELECT u.user_id, u.display_name, u.email, u.role
     FROM access.app_users AS u
-    WHERE u.user_id = access.context_user_id()
+    WHERE u.user_id = (SELECT access.context_user_id())
 $$;
 
 REVOKE ALL ON access.context_key FROM PUBLIC;

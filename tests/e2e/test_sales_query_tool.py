@@ -118,7 +118,7 @@ async def test_schema_tool_shows_only_visible_values(client_for) -> None:
     assert orders["row_level_security"] is True
     assert orders["primary_key"] == ["store_id", "order_id"]
     assert "completed" in orders["valid_values"]["status"]
-    assert any("order_date" == c["name"] and "timestamp" in c["type"] for c in orders["columns"])
+    assert any(c["name"] == "order_date" and "timestamp" in c["type"] for c in orders["columns"])
     assert unknown.is_error
     assert "unknown table 'app_users'" in unknown.content[0].text
     assert "stock_level" in resource.contents[0].text
@@ -130,7 +130,7 @@ async def audit_count(database: DatabaseEndpoints) -> AsyncIterator:
         with psycopg.connect(database.admin_url) as conn:
             return conn.execute("SELECT count(*) FROM audit.tool_calls").fetchone()[0]
 
-    yield count
+    return count
 
 
 async def test_every_call_is_audited(client_for, container: Container, audit_count,

@@ -24,6 +24,7 @@ def catalog(database: DatabaseEndpoints) -> dict[str, object]:
             r[0] for r in conn.execute(
                 "SELECT 'retail.' || relname FROM pg_class c JOIN pg_namespace n"
                 " ON n.oid = c.relnamespace WHERE n.nspname = 'retail' AND c.relkind IN ('r', 'p')"
+                " AND NOT c.relispartition"
             )
         }
         kinds = dict(conn.execute("SELECT table_name, kind FROM zava_meta.table_distribution"))
@@ -34,6 +35,7 @@ def catalog(database: DatabaseEndpoints) -> dict[str, object]:
                          WHERE attrelid = conrelid AND attnum = ANY (conkey))
             FROM pg_constraint
             WHERE contype IN ('p', 'u') AND connamespace = 'retail'::regnamespace
+              AND conparentid = 0
             """
         ).fetchall()
         foreign_keys = conn.execute(
@@ -47,12 +49,14 @@ def catalog(database: DatabaseEndpoints) -> dict[str, object]:
                          ORDER BY k.i)
             FROM pg_constraint
             WHERE contype = 'f' AND connamespace = 'retail'::regnamespace
+              AND conparentid = 0
             """
         ).fetchall()
         forced = {
             r[0] for r in conn.execute(
                 "SELECT 'retail.' || relname FROM pg_class WHERE relnamespace = "
                 "'retail'::regnamespace AND relrowsecurity AND relforcerowsecurity"
+                " AND NOT relispartition"
             )
         }
     return {"tables": tables, "kinds": kinds, "unique_keys": unique_keys,

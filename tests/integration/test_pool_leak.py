@@ -54,7 +54,7 @@ async def scenario(url: str, signer: ContextSigner, plan: list) -> None:
                 cur = await conn.execute("SELECT count(*) FROM retail.orders")
                 assert await cur.fetchone() == (0,)
                 cur = await conn.execute("SHOW search_path")
-                assert await cur.fetchone() == ("retail, public",)
+                assert await cur.fetchone() == ("retail,public",)
     finally:
         await pool.close()
 

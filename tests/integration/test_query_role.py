@@ -115,3 +115,4 @@ def test_no_way_to_create_write_or_touch_files(
     assert isinstance(
         error, psycopg.errors.InsufficientPrivilege | psycopg.errors.UndefinedFile
     ), error
+

@@ -1,0 +1,1 @@
+"""Bearer-token adapters: JWT verification and local token minting (pure pyjwt, no MCP)."""

@@ -1,0 +1,203 @@
+"""The streamable HTTP transport (SPEC §6): `/mcp` behind bearer-token auth, `/health` outside it.
+
+Stateless JSON mode (every POST is one self-contained exchange), so any number of replicas can
+serve behind a load balancer with no sticky sessions. DNS-rebinding protection is always on:
+only the Host headers of loopback, the bound address, ZAVA_PUBLIC_URL and ZAVA_ALLOWED_HOSTS are
+served (anything else gets 421).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import anyio
+import uvicorn
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from entrypoints.container import Container
+from entrypoints.http_auth import (
+    BearerTokenVerifier,
+    JwtConfig,
+    bearer_caller,
+    is_loopback_host,
+    resolve_jwt_config,
+)
+from entrypoints.mcp_server import build_server
+from entrypoints.settings import Settings
+
+log = logging.getLogger("zava.http")
+
+MCP_PATH = "/mcp"
+HEALTH_TIMEOUT_S = 3.0
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 - names, not a bind
+
+
+def base_url_for(settings: Settings, host: str, port: int) -> str:
+    """The URL clients use to reach this server: ZAVA_PUBLIC_URL, else the bound address."""
+    if settings.public_url:
+        return settings.public_url
+    if host in WILDCARD_HOSTS:
+        log.warning("bound to all interfaces without ZAVA_PUBLIC_URL: the protected-resource"
+                    " metadata will name http://127.0.0.1:%d", port)
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def transport_security_for(settings: Settings, host: str, port: int) -> TransportSecuritySettings:
+    """DNS-rebinding protection: the Host (and, from browsers, Origin) headers we answer to."""
+    hosts = [pattern for h in LOOPBACK_HOSTS for pattern in (h, f"{h}:*")]
+    if host not in WILDCARD_HOSTS and not is_loopback_host(host):
+        bound = f"[{host}]" if ":" in host else host
+        hosts += [bound, f"{bound}:{port}"]
+    if settings.public_url:
+        hosts.append(urlparse(settings.public_url).netloc)
+    hosts += settings.allowed_hosts
+    hosts = list(dict.fromkeys(hosts))
+    origins = [f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
+    )
+
+
+def auth_settings_for(config: JwtConfig, resource_url: str, base_url: str) -> AuthSettings:
+    """Resource-server metadata. The authorization server advertised is the token issuer when it
+    is a URL (an identity provider); local HS256 tokens have no AS, so this server's own URL."""
+    issuer = config.issuer if urlparse(config.issuer).scheme in ("http", "https") else base_url
+    return AuthSettings(
+        issuer_url=issuer,  # type: ignore[arg-type]  # pydantic validates the str
+        resource_server_url=resource_url,  # type: ignore[arg-type]
+        required_scopes=[config.required_scope],
+        validate_token_resource=True,
+    )
+
+
+def build_http_app(
+    container: Container,
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    jwt_config: JwtConfig | None = None,
+) -> Starlette:
+    """The ASGI app: `/mcp` (auth required), `/.well-known/oauth-protected-resource/mcp` and
+    `/health`. Its lifespan runs the MCP session manager, which opens the database pool."""
+    config = jwt_config or resolve_jwt_config(settings, serving_host=host)
+    base_url = base_url_for(settings, host, port)
+    resource_url = base_url + MCP_PATH
+    verifier = BearerTokenVerifier(
+        config.verifier(), container.identity_service(),
+        resource=resource_url, required_scope=config.required_scope,
+    )
+    server = build_server(
+        container, caller=bearer_caller,
+        auth=auth_settings_for(config, resource_url, base_url), token_verifier=verifier,
+    )
+    mcp_app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        stateless_http=True,
+        json_response=True,
+        max_request_body_size=settings.http_max_body_bytes,
+        transport_security=transport_security_for(settings, host, port),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # A Mount()ed app's own lifespan never runs; without this every /mcp request fails.
+        async with server.session_manager.run():
+            yield
+
+    async def health(_: Request) -> JSONResponse:
+        database = await _database_health(container)
+        ok = database != "failed"
+        return JSONResponse(
+            {"status": "ok" if ok else "degraded", "database": database},
+            status_code=200 if ok else 503,
+        )
+
+    return Starlette(
+        routes=[Route("/health", health, methods=["GET"]), Mount("/", app=mcp_app)],
+        lifespan=lifespan,
+    )
+
+
+async def _database_health(container: Container) -> str:
+    """`SELECT 1` through the serving pool: proves the pool is open and the database answers."""
+    pool = container.query_pool()
+    if pool is None:
+        return "in-memory"
+    try:
+        with anyio.fail_after(HEALTH_TIMEOUT_S):
+            async with pool.connection() as conn:
+                await conn.execute("SELECT 1")
+    except Exception as e:
+        log.warning("health check: database failed (%s)", type(e).__name__)
+        return "failed"
+    return "ok"
+
+
+def run_http_server(app: Starlette, host: str, port: int, settings: Settings) -> None:
+    """Serve until SIGINT/SIGTERM, then drain in-flight requests and run the shutdown."""
+    uvicorn.run(
+        app, host=host, port=port, log_config=None, log_level=settings.log_level.lower(),
+        server_header=False, timeout_graceful_shutdown=10,
+    )
+
+
+@dataclass(frozen=True)
+class DemoToken:
+    display_name: str
+    user_id: str
+    token: str
+
+
+def connection_instructions(
+    mcp_url: str, config: JwtConfig, tokens: Sequence[DemoToken], token_ttl_s: int
+) -> str:
+    """What `serve --transport http` prints on stderr: where to connect, and with what."""
+    lines = [
+        f"Zava Retail MCP: streamable HTTP at {mcp_url}",
+        f"  health: {mcp_url.removesuffix(MCP_PATH)}/health",
+        f"  auth:   Authorization: Bearer <JWT> (iss {config.issuer}, aud {config.audience},"
+        f" scope {config.required_scope}; keys from {config.source})",
+    ]
+    if not config.can_mint:
+        lines.append("Tokens come from your identity provider")
+    elif tokens:
+        lines.append(f"Tokens, valid {token_ttl_s // 3600} h"
+                     " (`zava-mcp token --user ID --ttl S` mints more):")
+    else:
+        lines.append("Mint a token with `zava-mcp token --user ID [--ttl S]`")
+    for t in tokens:
+        lines += [f"  {t.display_name} ({t.user_id}):", f"    {t.token}"]
+    example = next((t for t in tokens if "head office" in t.display_name.lower()), None)
+    token = (example or tokens[0]).token if tokens else "<token>"
+    lines += [
+        "VS Code (.vscode/mcp.json):",
+        _indent(json.dumps({"servers": {"zava-retail": {
+            "type": "http", "url": mcp_url, "headers": {"Authorization": f"Bearer {token}"},
+        }}}, indent=2)),
+        "Claude Desktop (claude_desktop_config.json, through mcp-remote):",
+        _indent(json.dumps({"mcpServers": {"zava-retail": {
+            "command": "npx",
+            "args": ["-y", "mcp-remote", mcp_url, "--header", "Authorization:${ZAVA_AUTH}"],
+            "env": {"ZAVA_AUTH": f"Bearer {token}"},
+        }}}, indent=2)),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())

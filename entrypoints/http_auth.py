@@ -1,0 +1,286 @@
+"""HTTP identity (SPEC §5.1): the OAuth 2.1 resource-server side of the streamable HTTP transport.
+
+Per request: the SDK's bearer middleware hands the `Authorization: Bearer` token to
+`BearerTokenVerifier`, which verifies the JWT (signature, algorithm, `exp`, `iss`, `aud`, `sub`)
+and then asks the identity service whether `sub` is a user of this server:
+- bad, expired, foreign token → None → the SDK answers 401 with `WWW-Authenticate` pointing at
+  the protected-resource metadata;
+- good token of an unknown user (or without the required scope) → an AccessToken WITHOUT the
+  required scope → the SDK answers 403 `insufficient_scope`;
+- otherwise the token's `sub` becomes the AccessToken subject, and `bearer_caller` reads it back
+  (from the SDK's per-request context) on every tool call. Nothing is cached per session.
+
+Key material is resolved by `resolve_jwt_config`: ZAVA_JWT_SECRET (HS256) or ZAVA_JWT_JWKS_URL
+(RS256/ES256, with ZAVA_JWT_ISSUER and ZAVA_JWT_AUDIENCE), never both. With neither, only the
+local quick start (embedded database, loopback host) gets a generated secret, kept in
+ZAVA_DATA_DIR/jwt-secret (0600) so `zava-mcp token` can mint matching tokens.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import anyio.to_thread
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import AccessToken, TokenVerifier
+
+from adapters.auth.jwt_tokens import (
+    DEFAULT_LOCAL_AUDIENCE,
+    DEFAULT_LOCAL_ISSUER,
+    InvalidTokenError,
+    JwtVerifier,
+    check_secret_strength,
+    load_or_create_secret,
+    mint_token,
+    token_scopes,
+)
+from domain.errors import ConfigurationError, UnknownUserError, ValidationError
+from domain.model import UserId
+from domain.services.identity import IdentityService, parse_user_id
+from entrypoints.settings import Settings
+
+log = logging.getLogger("zava.auth")
+
+LOCAL_SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name under ZAVA_DATA_DIR
+KNOWN_USER_TTL_S = 60.0
+KNOWN_USER_CACHE_SIZE = 10_000
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether binding to `host` keeps the server reachable from this machine only."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class JwtConfig:
+    """Where bearer-token keys come from and what the tokens must say."""
+
+    issuer: str
+    audience: str
+    required_scope: str
+    secret: str | None = None
+    jwks_url: str | None = None
+    source: str = "ZAVA_JWT_SECRET"
+
+    @property
+    def can_mint(self) -> bool:
+        return self.secret is not None
+
+    def verifier(self) -> JwtVerifier:
+        if self.secret is not None:
+            return JwtVerifier.with_secret(
+                self.secret, issuer=self.issuer, audience=self.audience
+            )
+        assert self.jwks_url is not None
+        return JwtVerifier.with_jwks(self.jwks_url, issuer=self.issuer, audience=self.audience)
+
+    def mint(self, user_id: UserId, ttl_s: int) -> str:
+        if self.secret is None:
+            raise ConfigurationError(
+                "ZAVA_JWT_JWKS_URL is set: tokens come from your identity provider;"
+                " `zava-mcp token` mints only HS256 tokens (ZAVA_JWT_SECRET)"
+            )
+        return mint_token(
+            self.secret, str(user_id), ttl_s, self.issuer, self.audience,
+            scope=self.required_scope,
+        )
+
+
+def resolve_jwt_config(settings: Settings, *, serving_host: str | None = None) -> JwtConfig:
+    """The JWT configuration, or ConfigurationError naming the setting to fix.
+
+    `serving_host` is the address the HTTP server binds to (None when only minting tokens): the
+    generated local secret is refused on anything but a loopback address.
+    """
+    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+    if secret is not None and settings.jwt_jwks_url:
+        raise ConfigurationError(
+            "set ZAVA_JWT_SECRET (local HS256 tokens) or ZAVA_JWT_JWKS_URL (identity provider),"
+            " not both"
+        )
+    if settings.jwt_jwks_url:
+        return _jwks_config(settings, settings.jwt_jwks_url)
+    if secret is not None:
+        check_secret_strength(secret)
+        return _local_config(settings, secret, "ZAVA_JWT_SECRET")
+    return _local_config(settings, _quick_start_secret(settings, serving_host), "local secret file")
+
+
+def _jwks_config(settings: Settings, url: str) -> JwtConfig:
+    issuer, audience = settings.jwt_issuer, settings.jwt_audience
+    if not issuer or not audience:
+        missing = [name for name, value in (("ZAVA_JWT_ISSUER", issuer),
+                                            ("ZAVA_JWT_AUDIENCE", audience)) if not value]
+        raise ConfigurationError(
+            f"ZAVA_JWT_JWKS_URL needs {' and '.join(missing)}: without them a token your"
+            " identity provider issued for another application would be accepted"
+        )
+    parsed = urlparse(url)
+    loopback = parsed.scheme == "http" and is_loopback_host(parsed.hostname or "")
+    if parsed.scheme != "https" and not loopback:
+        raise ConfigurationError(
+            "ZAVA_JWT_JWKS_URL must be an https:// URL (http only on a loopback host)"
+        )
+    return JwtConfig(
+        issuer=issuer, audience=audience,
+        required_scope=settings.jwt_required_scope, jwks_url=url, source="ZAVA_JWT_JWKS_URL",
+    )
+
+
+def _local_config(settings: Settings, secret: str, source: str) -> JwtConfig:
+    return JwtConfig(
+        issuer=settings.jwt_issuer or DEFAULT_LOCAL_ISSUER,
+        audience=settings.jwt_audience or DEFAULT_LOCAL_AUDIENCE,
+        required_scope=settings.jwt_required_scope,
+        secret=secret,
+        source=source,
+    )
+
+
+def _quick_start_secret(settings: Settings, serving_host: str | None) -> str:
+    needed = (
+        "HTTP needs bearer-token keys: set ZAVA_JWT_SECRET (≥ 32 bytes, HS256) or"
+        " ZAVA_JWT_JWKS_URL with ZAVA_JWT_ISSUER and ZAVA_JWT_AUDIENCE"
+    )
+    if not settings.uses_embedded_database:
+        raise ConfigurationError(needed)
+    if serving_host is not None and not is_loopback_host(serving_host):
+        raise ConfigurationError(
+            f"{needed}; a generated local secret is used only on a loopback host"
+            f" (--host 127.0.0.1), not on {serving_host}"
+        )
+    return load_or_create_secret(settings.data_dir / LOCAL_SECRET_FILE)
+
+
+class KnownUserCache:
+    """Remembers for `ttl_s` whether a user id is known, so a busy client costs one directory
+    lookup a minute, not one per request. Bounded: the oldest answers go first."""
+
+    def __init__(
+        self, ttl_s: float = KNOWN_USER_TTL_S, max_size: int = KNOWN_USER_CACHE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl_s = ttl_s
+        self._max_size = max_size
+        self._clock = clock
+        self._answers: OrderedDict[UserId, tuple[float, bool]] = OrderedDict()
+
+    def get(self, user_id: UserId) -> bool | None:
+        entry = self._answers.get(user_id)
+        if entry is None:
+            return None
+        expires, known = entry
+        if expires <= self._clock():
+            del self._answers[user_id]
+            return None
+        return known
+
+    def put(self, user_id: UserId, known: bool) -> None:
+        self._answers.pop(user_id, None)
+        self._answers[user_id] = (self._clock() + self._ttl_s, known)
+        while len(self._answers) > self._max_size:
+            self._answers.popitem(last=False)
+
+
+class BearerTokenVerifier(TokenVerifier):
+    """The SDK's TokenVerifier: a verified JWT of a known user, or no access."""
+
+    def __init__(
+        self,
+        verifier: JwtVerifier,
+        identity: IdentityService,
+        *,
+        resource: str,
+        required_scope: str,
+        cache: KnownUserCache | None = None,
+    ) -> None:
+        self._verifier = verifier
+        self._identity = identity
+        self._resource = resource
+        self._required_scope = required_scope
+        self._cache = cache or KnownUserCache()
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        try:
+            claims = await self._verified_claims(token)
+        except InvalidTokenError as e:
+            log.info("bearer token rejected: %s", e.reason)
+            return None
+        scopes = token_scopes(claims)
+        if not await self._is_known_user(claims["sub"]):
+            log.info("bearer token of unknown user %r refused", claims["sub"][:64])
+            scopes = [s for s in scopes if s != self._required_scope]
+        return AccessToken(
+            token=token,
+            client_id=_client_id(claims),
+            scopes=scopes,
+            expires_at=int(claims["exp"]),
+            # The audience was checked by the verifier; this is the resource it stands for.
+            resource=self._resource,
+            subject=claims["sub"],
+            claims=claims,
+        )
+
+    async def _verified_claims(self, token: str) -> dict[str, Any]:
+        if self._verifier.may_block:
+            return await anyio.to_thread.run_sync(self._verifier.verify, token)
+        return self._verifier.verify(token)
+
+    async def _is_known_user(self, subject: str) -> bool:
+        try:
+            user_id = parse_user_id(subject)
+        except ValidationError:
+            return False
+        cached = self._cache.get(user_id)
+        if cached is not None:
+            return cached
+        try:
+            await self._identity.whoami(user_id)
+        except UnknownUserError:
+            self._cache.put(user_id, False)
+            return False
+        except Exception:
+            # The directory is unreachable: let the request through uncached. The tool runs as
+            # this user under row-level security, which shows an unknown user nothing, and
+            # reports the database error instead of a misleading 401/403.
+            log.warning("could not check user %s; deferring to the database", user_id,
+                        exc_info=True)
+            return True
+        self._cache.put(user_id, True)
+        return True
+
+
+def _client_id(claims: dict[str, Any]) -> str:
+    for name in ("client_id", "azp", "appid"):
+        value = claims.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return str(claims["sub"])
+
+
+def bearer_caller() -> UserId | None:
+    """The HTTP CallerResolver: the verified token's subject of the request being served.
+
+    Read from the SDK's request-scoped auth context on every call, never stored, so one
+    connection or process serving many users cannot mix them up.
+    """
+    token = get_access_token()
+    if token is None or token.subject is None:
+        return None
+    try:
+        return parse_user_id(token.subject)
+    except ValidationError:
+        return None

@@ -1,0 +1,359 @@
+"""The streamable HTTP transport with bearer-token auth, end to end.
+
+A real uvicorn server (in a thread, one per module) over the session's embedded PostgreSQL;
+raw HTTP for the status codes and headers a client relies on, and the SDK's streamable HTTP
+client for the tools. Plus the `zava-mcp token` and `zava-mcp serve --transport http` commands
+as subprocesses.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import jwt
+import pytest
+import uvicorn
+from dependency_injector import providers
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from adapters.auth.jwt_tokens import JwtVerifier, mint_token
+from adapters.demodata.reference import SEATTLE as SEATTLE_STORE
+from entrypoints.container import Container
+from entrypoints.http_app import build_http_app
+from entrypoints.settings import Settings
+from ports.database_server import DatabaseEndpoints
+
+pytestmark = pytest.mark.e2e
+
+SEATTLE = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
+REGIONAL = "19fadba2-0ce0-477c-8044-861caf516f15"
+HEAD_OFFICE = "5ba86bc5-6c7d-4d93-9337-3175bdc44ad8"
+NIL_USER = "00000000-0000-0000-0000-000000000000"
+SECRET = "e2e-test-secret-that-is-long-enough-for-hs256"
+ISSUER, AUDIENCE = "zava-mcp", "zava-retail"
+STORES_SQL = "SELECT DISTINCT store_id FROM retail.orders"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    base_url: str
+
+    @property
+    def mcp_url(self) -> str:
+        return self.base_url + "/mcp"
+
+
+def _bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def _free_port() -> int:
+    with _bound_socket() as sock:
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(base_url: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx2.get(base_url + "/health", timeout=2).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{base_url}/health never answered 200")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def server(database: DatabaseEndpoints, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[RunningServer]:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("http-data"), pool_min=1, pool_max=4,
+        jwt_secret=SECRET, jwt_jwks_url=None, jwt_issuer=None, jwt_audience=None,
+        public_url=None, allowed_hosts=[],
+    )
+    container = Container(settings=settings)
+    container.database_endpoints.override(providers.Object(database))
+    sock = _bound_socket()
+    port = sock.getsockname()[1]
+    app = build_http_app(container, settings, "127.0.0.1", port)
+    uv = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base_url)
+        yield RunningServer(base_url)
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+    assert not thread.is_alive(), "the HTTP server did not shut down"
+
+
+def _token(user: str, **overrides: Any) -> str:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": user, "iat": now, "exp": now + 300,
+              "scope": "zava:read"}
+    claims.update(overrides)
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, SECRET,
+                      algorithm="HS256")
+
+
+def _post_mcp(server: RunningServer, authorization: str | None, **headers: str
+              ) -> httpx2.Response:
+    all_headers = {**MCP_HEADERS, **headers}
+    if authorization is not None:
+        all_headers["Authorization"] = authorization
+    return httpx2.post(server.mcp_url, json=LIST_TOOLS, headers=all_headers, timeout=10)
+
+
+# --- raw HTTP: what every OAuth-aware client relies on ----------------------------------------
+
+
+def test_health_is_outside_auth_and_checks_the_database(server: RunningServer) -> None:
+    response = httpx2.get(server.base_url + "/health", timeout=5)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_no_token_is_401_pointing_at_the_resource_metadata(server: RunningServer) -> None:
+    response = _post_mcp(server, None)
+    assert response.status_code == 401
+    challenge = response.headers["www-authenticate"]
+    metadata_url = f"{server.base_url}/.well-known/oauth-protected-resource/mcp"
+    assert challenge.startswith("Bearer ")
+    assert f'resource_metadata="{metadata_url}"' in challenge
+
+    metadata = httpx2.get(metadata_url, timeout=5)
+    assert metadata.status_code == 200
+    body = metadata.json()
+    assert body["resource"] == server.mcp_url
+    assert body["scopes_supported"] == ["zava:read"]
+    assert body["authorization_servers"]
+    assert body["bearer_methods_supported"] == ["header"]
+
+
+# Tokens are built when the test runs, not at collection: a long session must not expire them.
+INVALID_AUTHORIZATIONS: dict[str, Callable[[], str]] = {
+    "bad signature": lambda: "Bearer " + mint_token("another-secret-" + "y" * 40, SEATTLE, 300),
+    "expired": lambda: "Bearer " + _token(SEATTLE, iat=int(time.time()) - 7200,
+                                          exp=int(time.time()) - 3600),
+    "wrong audience": lambda: "Bearer " + _token(SEATTLE, aud="someone-else"),
+    "wrong issuer": lambda: "Bearer " + _token(SEATTLE, iss="https://evil.example.com"),
+    "no exp": lambda: "Bearer " + _token(SEATTLE, exp=None),
+    "alg none": lambda: "Bearer " + jwt.encode(
+        {"iss": ISSUER, "aud": AUDIENCE, "sub": SEATTLE, "exp": int(time.time()) + 300},
+        None, algorithm="none"),
+    "garbage": lambda: "Bearer not-a-jwt",
+    "basic scheme": lambda: "Basic dXNlcjpwYXNz",
+}
+
+
+@pytest.mark.parametrize("case", list(INVALID_AUTHORIZATIONS))
+def test_invalid_tokens_are_401(server: RunningServer, case: str) -> None:
+    response = _post_mcp(server, INVALID_AUTHORIZATIONS[case]())
+    assert response.status_code == 401, case
+    assert "resource_metadata=" in response.headers["www-authenticate"]
+    # the reason is logged, never echoed
+    assert response.json()["error_description"] == "Authentication required"
+
+
+FORBIDDEN_TOKENS: dict[str, Callable[[], str]] = {
+    "unknown user (nil UUID)": lambda: _token(NIL_USER),
+    "subject is not a user id": lambda: _token("alice@example.com"),
+    "known user without the scope": lambda: _token(SEATTLE, scope="profile email"),
+}
+
+
+@pytest.mark.parametrize("case", list(FORBIDDEN_TOKENS))
+def test_valid_token_without_access_is_403(server: RunningServer, case: str) -> None:
+    response = _post_mcp(server, f"Bearer {FORBIDDEN_TOKENS[case]()}")
+    assert response.status_code == 403, case
+    assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
+
+
+def test_valid_token_lists_tools_in_stateless_json_mode(server: RunningServer) -> None:
+    response = _post_mcp(server, f"Bearer {_token(SEATTLE)}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    assert "mcp-session-id" not in response.headers
+    names = {t["name"] for t in response.json()["result"]["tools"]}
+    assert {"whoami", "execute_sales_query"} <= names
+
+
+def test_dns_rebinding_protection_refuses_foreign_hosts(server: RunningServer) -> None:
+    response = _post_mcp(server, f"Bearer {_token(SEATTLE)}", Host="evil.example.com")
+    assert response.status_code == 421
+
+
+def test_oversized_requests_are_refused(server: RunningServer) -> None:
+    big = {**LIST_TOOLS, "params": {"padding": "x" * (2 * 1_048_576)}}
+    response = httpx2.post(server.mcp_url, json=big, timeout=10, headers={
+        **MCP_HEADERS, "Authorization": f"Bearer {_token(SEATTLE)}"})
+    assert response.status_code == 413
+
+
+# --- through the SDK's streamable HTTP client ---------------------------------------------------
+
+
+async def _call(server: RunningServer, token: str, tool: str, arguments: dict[str, Any]
+                ) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx2.AsyncClient(headers=headers, timeout=30) as http, \
+            Client(streamable_http_client(server.mcp_url, http_client=http)) as client:
+        result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+async def _visible_store_ids(server: RunningServer, token: str) -> set[str]:
+    content = await _call(server, token, "execute_sales_query", {"postgresql_query": STORES_SQL})
+    return {row[0] for row in content["rows"]}
+
+
+@pytest.mark.anyio
+async def test_whoami_is_the_token_subject(server: RunningServer) -> None:
+    seattle = await _call(server, _token(SEATTLE), "whoami", {})
+    assert seattle["user_id"] == SEATTLE
+    assert [s["name"] for s in seattle["stores"]] == ["Zava Retail Seattle"]
+    head_office = await _call(server, _token(HEAD_OFFICE), "whoami", {})
+    assert head_office["role"] == "head_office"
+    assert len(head_office["stores"]) == 8
+
+
+@pytest.mark.anyio
+async def test_sales_query_rows_are_limited_to_the_token_user(server: RunningServer) -> None:
+    assert await _visible_store_ids(server, _token(SEATTLE)) == {str(SEATTLE_STORE.store_id)}
+    assert len(await _visible_store_ids(server, _token(HEAD_OFFICE))) == 8
+
+
+@pytest.mark.anyio
+async def test_concurrent_users_never_see_each_others_rows(server: RunningServer) -> None:
+    seattle_only = {str(SEATTLE_STORE.store_id)}
+    tokens = {user: _token(user) for user in (SEATTLE, REGIONAL, HEAD_OFFICE)}
+    expected_counts = {SEATTLE: 1, REGIONAL: 6, HEAD_OFFICE: 8}
+    seen: list[tuple[str, set[str]]] = []
+
+    async def ask(user: str) -> None:
+        seen.append((user, await _visible_store_ids(server, tokens[user])))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(6):
+            for user in tokens:
+                tg.start_soon(ask, user)
+
+    assert len(seen) == 18
+    for user, stores in seen:
+        assert len(stores) == expected_counts[user], user
+        if user == SEATTLE:
+            assert stores == seattle_only
+        else:
+            assert seattle_only <= stores
+
+
+# --- the CLI ----------------------------------------------------------------------------------
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "entrypoints.cli", *args],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAVA_")}
+    return {**env, "ZAVA_LOG_LEVEL": "WARNING", **extra}
+
+
+def test_token_command_prints_one_verifiable_line(tmp_path: Path) -> None:
+    done = _cli("token", "--user", SEATTLE, "--ttl", "120",
+                env=_clean_env(ZAVA_JWT_SECRET=SECRET, ZAVA_DATA_DIR=str(tmp_path)))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1
+    claims = JwtVerifier.with_secret(SECRET).verify(lines[0])
+    assert claims["sub"] == SEATTLE
+    assert 100 <= claims["exp"] - time.time() <= 120
+
+
+def test_token_command_uses_the_local_secret_file(tmp_path: Path) -> None:
+    done = _cli("token", "--user", HEAD_OFFICE, env=_clean_env(ZAVA_DATA_DIR=str(tmp_path)))
+    assert done.returncode == 0, done.stderr
+    secret_file = tmp_path / "jwt-secret"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    claims = JwtVerifier.with_secret(secret_file.read_text().strip()).verify(done.stdout.strip())
+    assert claims["sub"] == HEAD_OFFICE
+
+
+@pytest.mark.parametrize("argv", [["--user", "nope"], ["--user", SEATTLE, "--ttl", "0"],
+                                  ["--user", SEATTLE, "--ttl", str(31 * 24 * 3600)]])
+def test_token_command_rejects_bad_arguments_in_one_line(tmp_path: Path, argv: list[str]) -> None:
+    done = _cli("token", *argv, env=_clean_env(ZAVA_JWT_SECRET=SECRET,
+                                               ZAVA_DATA_DIR=str(tmp_path)))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "zava-mcp token: error:" in done.stderr
+
+
+def test_serve_http_refuses_a_generated_secret_off_loopback(tmp_path: Path) -> None:
+    done = _cli("serve", "--transport", "http", "--host", "0.0.0.0",
+                env=_clean_env(ZAVA_DATA_DIR=str(tmp_path)))
+    assert done.returncode == 2
+    assert "ZAVA_JWT_SECRET" in done.stderr
+    assert not (tmp_path / "jwt-secret").exists()
+
+
+@pytest.mark.anyio
+async def test_serve_http_quick_start(database: DatabaseEndpoints, data_dir: Path,
+                                      tmp_path: Path) -> None:
+    """`zava-mcp serve --transport http` with no secret: it prints how to connect, and a token
+    from `zava-mcp token` (same data dir) works against it."""
+    port = _free_port()
+    env = _clean_env(ZAVA_DATA_DIR=str(data_dir), ZAVA_POOL_MIN="1", ZAVA_POOL_MAX="2")
+    stderr_path = tmp_path / "serve.stderr"
+    with stderr_path.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "entrypoints.cli", "serve", "--transport", "http",
+             "--port", str(port)],
+            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        await anyio.to_thread.run_sync(_wait_healthy, base_url)
+        banner = stderr_path.read_text()
+        assert f"{base_url}/mcp" in banner
+        assert '"Authorization": "Bearer ey' in banner
+        minted = _cli("token", "--user", REGIONAL, env=env)
+        assert minted.returncode == 0, minted.stderr
+        me = await _call(RunningServer(base_url), minted.stdout.strip(), "whoami", {})
+        assert me["user_id"] == REGIONAL
+        assert len(me["stores"]) == 6
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=30)
+    assert out == b"", "the HTTP server must not write to stdout"
+    assert process.returncode in (0, 128 + signal.SIGTERM)
