@@ -6,6 +6,8 @@ loaded with the small demo dataset for a fixed seed and anchor date.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -27,8 +29,12 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("zava-data")
+def data_dir() -> Iterator[Path]:
+    """Outside pytest's numbered temp dirs: a concurrent pytest session prunes those, which
+    would pull the files from under a running PostgreSQL."""
+    path = Path(tempfile.mkdtemp(prefix="zava-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
