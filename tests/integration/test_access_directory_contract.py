@@ -3,7 +3,6 @@ identical answers for every demo user and refuse the same unknown ones."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from uuid import UUID
 
 import pytest
@@ -12,31 +11,22 @@ from psycopg_pool import AsyncConnectionPool
 from adapters.demodata.reference import USERS
 from adapters.memory.access import InMemoryAccessDirectory
 from adapters.postgres.access import PsycopgAccessDirectory
-from adapters.postgres.pool import RlsDatabase, make_query_pool
+from adapters.postgres.pool import RlsDatabase
 from adapters.postgres.request_context import ContextSigner
 from domain.errors import UnknownUserError
 from domain.model import UserId
 from ports.access import AccessDirectory
-from ports.database_server import DatabaseEndpoints
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
 
-@pytest.fixture
-async def pool(database: DatabaseEndpoints) -> AsyncIterator[AsyncConnectionPool]:
-    pool = make_query_pool(database.query_url, min_size=1, max_size=2)
-    await pool.open(wait=True)
-    yield pool
-    await pool.close()
-
-
 @pytest.fixture(params=["memory", "postgres"])
 def directory(
-    request: pytest.FixtureRequest, pool: AsyncConnectionPool, signer: ContextSigner
+    request: pytest.FixtureRequest, query_pool: AsyncConnectionPool, signer: ContextSigner
 ) -> AccessDirectory:
     if request.param == "memory":
         return InMemoryAccessDirectory.from_demo_data()
-    return PsycopgAccessDirectory(RlsDatabase(pool, signer))
+    return PsycopgAccessDirectory(RlsDatabase(query_pool, signer))
 
 
 @pytest.mark.parametrize("user", USERS, ids=lambda u: u.display_name)
