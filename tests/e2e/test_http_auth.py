@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +21,6 @@ import anyio
 import httpx2
 import jwt
 import pytest
-import uvicorn
 from dependency_injector import providers
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -35,6 +31,7 @@ from entrypoints.container import Container
 from entrypoints.http_app import build_http_app
 from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
+from tests.support.http_server import RunningServer, free_port, serve_in_thread, wait_healthy
 
 pytestmark = pytest.mark.e2e
 
@@ -50,40 +47,6 @@ MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, 
 LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
 
 
-@dataclass(frozen=True)
-class RunningServer:
-    base_url: str
-
-    @property
-    def mcp_url(self) -> str:
-        return self.base_url + "/mcp"
-
-
-def _bound_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def _free_port() -> int:
-    with _bound_socket() as sock:
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(base_url: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if httpx2.get(base_url + "/health", timeout=2).status_code == 200:
-                return
-        except httpx2.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{base_url}/health never answered 200")
-        time.sleep(0.1)
-
-
 @pytest.fixture(scope="module")
 def server(database: DatabaseEndpoints, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[RunningServer]:
@@ -94,21 +57,9 @@ def server(database: DatabaseEndpoints, tmp_path_factory: pytest.TempPathFactory
     )
     container = Container(settings=settings)
     container.database_endpoints.override(providers.Object(database))
-    sock = _bound_socket()
-    port = sock.getsockname()[1]
-    app = build_http_app(container, settings, "127.0.0.1", port)
-    uv = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base_url)
-        yield RunningServer(base_url)
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
-    assert not thread.is_alive(), "the HTTP server did not shut down"
+    with serve_in_thread(lambda port: build_http_app(container, settings, "127.0.0.1", port)
+                         ) as running:
+        yield running
 
 
 def _token(user: str, **overrides: Any) -> str:
@@ -332,7 +283,7 @@ async def test_serve_http_quick_start(database: DatabaseEndpoints, data_dir: Pat
                                       tmp_path: Path) -> None:
     """`zava-mcp serve --transport http` with no secret: it prints how to connect, and a token
     from `zava-mcp token` (same data dir) works against it."""
-    port = _free_port()
+    port = free_port()
     env = _clean_env(ZAVA_DATA_DIR=str(data_dir), ZAVA_POOL_MIN="1", ZAVA_POOL_MAX="2")
     stderr_path = tmp_path / "serve.stderr"
     with stderr_path.open("w") as stderr:
@@ -343,7 +294,7 @@ async def test_serve_http_quick_start(database: DatabaseEndpoints, data_dir: Pat
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        await anyio.to_thread.run_sync(_wait_healthy, base_url)
+        await anyio.to_thread.run_sync(wait_healthy, base_url)
         banner = stderr_path.read_text()
         assert f"{base_url}/mcp" in banner
         assert '"Authorization": "Bearer ey' in banner

@@ -1,0 +1,70 @@
+"""A real uvicorn server in a thread, for tests that talk HTTP to the app."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx2
+import uvicorn
+from starlette.types import ASGIApp
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    base_url: str
+
+    @property
+    def mcp_url(self) -> str:
+        return self.base_url + "/mcp"
+
+
+def bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def free_port() -> int:
+    with bound_socket() as sock:
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(base_url: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx2.get(base_url + "/health", timeout=2).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{base_url}/health never answered 200")
+        time.sleep(0.1)
+
+
+@contextmanager
+def serve_in_thread(build_app: Callable[[int], ASGIApp]) -> Iterator[RunningServer]:
+    """Bind a free loopback port, build the app for it (`build_app(port) -> ASGI app`), serve it
+    from a daemon thread until the block ends, then shut it down and check it stopped."""
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    app = build_app(port)
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base_url)
+        yield RunningServer(base_url)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+    assert not thread.is_alive(), "the HTTP server did not shut down"
