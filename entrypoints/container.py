@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dependency_injector import containers, providers
+from psycopg_pool import AsyncConnectionPool
 
 from adapters.memory.access import InMemoryAccessDirectory
 from adapters.memory.audit import InMemoryAuditLog
+from adapters.metrics.prometheus import PrometheusMetrics
 from adapters.postgres.access import PsycopgAccessDirectory
 from adapters.postgres.audit import PsycopgAuditLog
 from adapters.postgres.embedded import EmbeddedPostgresServer
@@ -18,6 +22,7 @@ from adapters.sqlguard.pglast_guard import PglastSqlGuard
 from adapters.system_clock import SystemClock
 from domain.errors import ConfigurationError
 from domain.services.identity import IdentityService
+from domain.services.performance import PerformanceService, QueryPerformanceMonitor
 from domain.services.sales_query import SalesQueryService
 from domain.services.schema import SchemaService
 from entrypoints.settings import Settings
@@ -36,6 +41,13 @@ def database_server_for(settings: Settings) -> DatabaseServer:
 
 def _start(server: DatabaseServer) -> DatabaseEndpoints:
     return server.start()
+
+
+def metrics_for(pool: AsyncConnectionPool[Any] | None) -> PrometheusMetrics:
+    metrics = PrometheusMetrics()
+    if pool is not None:
+        metrics.watch_pool("query", pool.get_stats)
+    return metrics
 
 
 def context_signer_for(settings: Settings, endpoints: DatabaseEndpoints) -> ContextSigner:
@@ -81,13 +93,22 @@ class Container(containers.DeclarativeContainer):
     access_directory = providers.Singleton(PsycopgAccessDirectory, rls_database)
     identity_service = providers.Singleton(IdentityService, access_directory, clock)
 
+    metrics = providers.Singleton(metrics_for, query_pool)
+    query_monitor = providers.Singleton(
+        lambda metrics, settings: QueryPerformanceMonitor(metrics, settings.slow_query_s),
+        metrics,
+        settings,
+    )
+    performance_service = providers.Singleton(PerformanceService, query_monitor, access_directory)
+
     sql_guard = providers.Singleton(PglastSqlGuard, EXPOSED_TABLES)
     sales_query_executor = providers.Singleton(
-        lambda database, settings: PsycopgSalesQueryExecutor(
-            database, timeout_s=settings.query_timeout_s
+        lambda database, settings, monitor: PsycopgSalesQueryExecutor(
+            database, timeout_s=settings.query_timeout_s, observer=monitor
         ),
         rls_database,
         settings,
+        query_monitor,
     )
     sales_query_service = providers.Singleton(
         lambda guard, executor, settings: SalesQueryService(guard, executor, settings.max_rows),

@@ -1,4 +1,4 @@
-"""The streamable HTTP transport (SPEC §6): `/mcp` behind bearer-token auth, `/health` outside it.
+"""Streamable HTTP (SPEC §6): `/mcp` behind bearer-token auth, `/health` and `/metrics` outside.
 
 Stateless JSON mode (every POST is one self-contained exchange), so any number of replicas can
 serve behind a load balancer with no sticky sessions. DNS-rebinding protection is always on:
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -21,7 +21,7 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from entrypoints.container import Container
@@ -128,9 +128,23 @@ def build_http_app(
         )
 
     return Starlette(
-        routes=[Route("/health", health, methods=["GET"]), Mount("/", app=mcp_app)],
+        routes=[Route("/health", health, methods=["GET"]),
+                Route("/metrics", metrics_endpoint(container), methods=["GET"]),
+                Mount("/", app=mcp_app)],
         lifespan=lifespan,
     )
+
+
+def metrics_endpoint(container: Container) -> Callable[[Request], Awaitable[Response]]:
+    """Prometheus exposition, outside auth like /health: counts and latencies, no tenant data
+    (labels are tool names, error codes and operations, never users or SQL)."""
+    metrics = container.metrics()
+
+    async def scrape(_: Request) -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    return scrape
 
 
 async def _database_health(container: Container) -> str:

@@ -165,7 +165,7 @@ def build_server(
         auth=auth, token_verifier=token_verifier,
     )
     identity = container.identity_service()
-    runner = ToolCallRunner(container.audit_log())
+    runner = ToolCallRunner(container.audit_log(), container.metrics())
 
     @server.tool(annotations=READ_ONLY)
     async def whoami() -> WhoAmI:

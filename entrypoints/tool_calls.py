@@ -21,6 +21,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from domain.errors import AuthorizationError, ValidationError, ZavaError
 from domain.model import QueryResult, ToolCallRecord, UserId
 from ports.audit import AuditLog
+from ports.metrics import Metrics
 
 log = logging.getLogger("zava.tools")
 T = TypeVar("T")
@@ -32,8 +33,9 @@ def argument_digest(arguments: Mapping[str, object]) -> str:
 
 
 class ToolCallRunner:
-    def __init__(self, audit: AuditLog) -> None:
+    def __init__(self, audit: AuditLog, metrics: Metrics | None = None) -> None:
         self._audit = audit
+        self._metrics = metrics
 
     async def run(
         self,
@@ -57,6 +59,9 @@ class ToolCallRunner:
             log.exception("tool %s failed (incident %s)", tool, incident)
             raise ToolError(f"MCP_ERROR: internal error (incident {incident})") from None
         finally:
+            duration_s = time.perf_counter() - started
+            if self._metrics is not None:
+                self._metrics.tool_call(tool, outcome, error_code, duration_s)
             await self._audit.record(
                 ToolCallRecord(
                     called_at=datetime.now(UTC),
@@ -65,7 +70,7 @@ class ToolCallRunner:
                     argument_digest=argument_digest(arguments),
                     sql_fingerprint=result.fingerprint if isinstance(result, QueryResult) else None,
                     row_count=result.row_count if isinstance(result, QueryResult) else None,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                    duration_ms=round(duration_s * 1000, 3),
                     outcome=outcome,
                     error_code=error_code,
                 )

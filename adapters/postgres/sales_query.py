@@ -15,6 +15,7 @@ from psycopg_pool import PoolTimeout
 from adapters.postgres.errors import translate
 from adapters.postgres.pool import RlsDatabase
 from domain.model import QueryResult, UserId
+from ports.metrics import QueryObserver
 from ports.sales_query import SalesQueryExecutor
 from ports.sql_guard import GuardedQuery
 
@@ -32,15 +33,24 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
     - the result-size cap stops at `max_result_bytes` of JSON and marks the result truncated.
     """
 
+    OPERATION = "execute_sales_query"
+
     def __init__(
-        self, database: RlsDatabase, *, timeout_s: float, max_result_bytes: int = 1_000_000
+        self,
+        database: RlsDatabase,
+        *,
+        timeout_s: float,
+        max_result_bytes: int = 1_000_000,
+        observer: QueryObserver | None = None,
     ) -> None:
         self._database = database
         self._timeout_s = timeout_s
         self._max_result_bytes = max_result_bytes
+        self._observer = observer
 
     async def run(self, user_id: UserId, query: GuardedQuery, max_rows: int) -> QueryResult:
         started = time.perf_counter()
+        ok = False
         try:
             async with self._database.session(user_id) as conn:
                 cursor = AsyncRawServerCursor(conn, f"q_{uuid.uuid4().hex[:12]}")
@@ -50,13 +60,19 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
                     rows, truncated = await self._fetch(cursor, max_rows)
                 finally:
                     await cursor.close()
+            ok = True
         except (psycopg.Error, PoolTimeout) as e:
             raise translate(e, timeout_s=self._timeout_s) from e
+        finally:
+            elapsed_s = time.perf_counter() - started
+            if self._observer is not None:
+                self._observer.query_finished(self.OPERATION, elapsed_s, user_id=user_id,
+                                              fingerprint=query.fingerprint, ok=ok)
         return QueryResult(
             columns=columns,
             rows=rows,
             truncated=truncated,
-            elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
+            elapsed_ms=round(elapsed_s * 1000, 3),
             fingerprint=query.fingerprint,
         )
 
