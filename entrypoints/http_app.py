@@ -167,6 +167,7 @@ def run_http_server(app: Starlette, host: str, port: int, settings: Settings) ->
     uvicorn.run(
         app, host=host, port=port, log_config=None, log_level=settings.log_level.lower(),
         server_header=False, timeout_graceful_shutdown=10,
+        access_log=False,  # every tool call logs its own line (entrypoints/tool_calls.py)
     )
 
 

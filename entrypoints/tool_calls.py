@@ -1,8 +1,9 @@
-"""The edge every tool call passes: timing, audit and error translation.
+"""The edge every tool call passes: timing, metrics, the log line, audit and error translation.
 
 Domain errors become a ToolError the model can act on ("VALIDATION_ERROR: ..."); anything
-unexpected is logged with its traceback under an incident id and reported without internals.
-Every call, successful or rejected, is appended to the audit log.
+unexpected is logged with its traceback under the call's request id and reported without
+internals. Every call, successful or rejected, is counted, logged in one INFO line and appended
+to the audit log.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class ToolCallRunner:
         call: Callable[[], Awaitable[T]],
     ) -> T:
         started = time.perf_counter()
+        request_id = uuid.uuid4().hex[:12]
         outcome, error_code, result = "error", "MCP_ERROR", None
         try:
             result = await call()
@@ -55,13 +57,14 @@ class ToolCallRunner:
             outcome, error_code = ("rejected" if rejected else "error"), e.code
             raise ToolError(f"{e.code}: {e.message}") from e
         except Exception:
-            incident = uuid.uuid4().hex[:12]
-            log.exception("tool %s failed (incident %s)", tool, incident)
-            raise ToolError(f"MCP_ERROR: internal error (incident {incident})") from None
+            log.exception("tool %s failed (incident %s)", tool, request_id)
+            raise ToolError(f"MCP_ERROR: internal error (incident {request_id})") from None
         finally:
             duration_s = time.perf_counter() - started
             if self._metrics is not None:
                 self._metrics.tool_call(tool, outcome, error_code, duration_s)
+            if log.isEnabledFor(logging.INFO):
+                _log_call(request_id, user_id, tool, duration_s, outcome, error_code, result)
             await self._audit.record(
                 ToolCallRecord(
                     called_at=datetime.now(UTC),
@@ -75,3 +78,18 @@ class ToolCallRunner:
                     error_code=error_code,
                 )
             )
+
+
+def _log_call(request_id: str, user_id: UserId | None, tool: str, duration_s: float,
+              outcome: str, error_code: str | None, result: object) -> None:
+    """The one INFO line per tool call. SQL only as its fingerprint (literals replaced)."""
+    duration_ms = round(duration_s * 1000, 3)
+    fields: dict[str, object] = {
+        "request_id": request_id, "user_id": None if user_id is None else str(user_id),
+        "tool": tool, "duration_ms": duration_ms, "outcome": outcome, "error_code": error_code,
+    }
+    if isinstance(result, QueryResult):
+        fields["sql_fingerprint"] = result.fingerprint
+        fields["row_count"] = result.row_count
+    log.info("%s %s %.1f ms user=%s request=%s%s", tool, outcome, duration_ms, user_id,
+             request_id, f" error={error_code}" if error_code else "", extra=fields)
