@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from domain.errors import ZavaError
 from domain.model import AccessScope, QueryResult, TableSchema, UserId
 from entrypoints.container import Container
+from entrypoints.operations_resources import register_operations_resources
 from entrypoints.tool_calls import ToolCallRunner
 
 CallerResolver = Callable[[], UserId | None]
@@ -238,6 +239,7 @@ def build_server(
         schemas = await _resource(lambda: service.describe(_known(caller()), [table]))
         return to_table_info(schemas[0]).model_dump_json()
 
+    register_operations_resources(server, container, caller)
     return server
 
 
