@@ -7,11 +7,14 @@ from typing import Any
 from dependency_injector import containers, providers
 from psycopg_pool import AsyncConnectionPool
 
+from adapters.cache.memory import MemoryCacheStore, StaticDataVersion
+from adapters.cache.redis_store import RedisCacheStore
 from adapters.memory.access import InMemoryAccessDirectory
 from adapters.memory.audit import InMemoryAuditLog
 from adapters.metrics.prometheus import PrometheusMetrics
 from adapters.postgres.access import PsycopgAccessDirectory
 from adapters.postgres.audit import PsycopgAuditLog
+from adapters.postgres.data_version import PsycopgDataVersion
 from adapters.postgres.embedded import EmbeddedPostgresServer
 from adapters.postgres.external import ExternalPostgresServer
 from adapters.postgres.pool import RlsDatabase, make_query_pool
@@ -23,9 +26,11 @@ from adapters.system_clock import SystemClock
 from domain.errors import ConfigurationError
 from domain.services.identity import IdentityService
 from domain.services.performance import PerformanceService, QueryPerformanceMonitor
+from domain.services.query_cache import CachingSalesQueryExecutor
 from domain.services.sales_query import SalesQueryService
 from domain.services.schema import SchemaService
 from entrypoints.settings import Settings
+from ports.cache import CacheStore
 from ports.database_server import DatabaseEndpoints, DatabaseServer
 
 
@@ -48,6 +53,15 @@ def metrics_for(pool: AsyncConnectionPool[Any] | None) -> PrometheusMetrics:
     if pool is not None:
         metrics.watch_pool("query", pool.get_stats)
     return metrics
+
+
+def cache_store_for(settings: Settings, metrics: PrometheusMetrics) -> CacheStore:
+    """Redis when ZAVA_REDIS_URL is set (shared by workers and replicas, memory while it is
+    down), else memory only."""
+    memory = MemoryCacheStore(metrics=metrics)
+    if settings.redis_url is None:
+        return memory
+    return RedisCacheStore(settings.redis_url.get_secret_value(), memory, metrics=metrics)
 
 
 def context_signer_for(settings: Settings, endpoints: DatabaseEndpoints) -> ContextSigner:
@@ -110,10 +124,22 @@ class Container(containers.DeclarativeContainer):
         settings,
         query_monitor,
     )
+    cache_store = providers.Singleton(cache_store_for, settings, metrics)
+    data_version = providers.Singleton(PsycopgDataVersion, rls_database)
+    cached_sales_query_executor = providers.Singleton(
+        lambda executor, cache, directory, versions, settings: CachingSalesQueryExecutor(
+            executor, cache, directory, versions, ttl_s=settings.cache_ttl_s
+        ),
+        sales_query_executor,
+        cache_store,
+        access_directory,
+        data_version,
+        settings,
+    )
     sales_query_service = providers.Singleton(
         lambda guard, executor, settings: SalesQueryService(guard, executor, settings.max_rows),
         sql_guard,
-        sales_query_executor,
+        cached_sales_query_executor,
         settings,
     )
     schema_catalog = providers.Singleton(PsycopgSchemaCatalog, rls_database)
@@ -133,4 +159,5 @@ def in_memory_container(settings: Settings) -> Container:
         providers.Singleton(InMemoryAccessDirectory.from_demo_data)
     )
     container.audit_log.override(providers.Singleton(InMemoryAuditLog))
+    container.data_version.override(providers.Singleton(StaticDataVersion))
     return container

@@ -158,6 +158,7 @@ def build_server(
             yield container
         finally:
             await container.audit_log().flush()
+            await container.cache_store().close()
             if pool is not None:
                 await pool.close()
 

@@ -1,0 +1,1 @@
+"""Cache adapters: in memory, Redis, and Redis with an in-memory fallback."""

@@ -1,0 +1,121 @@
+"""Result caching at the executor boundary, tenant-safe by construction.
+
+A decorator of the SalesQueryExecutor port: SalesQueryService still guards every statement,
+and only a statement the guard accepted reaches the cache. The key is a SHA-256 of
+
+- the guarded SQL text itself (not the guard's fingerprint: that replaces literals, so
+  `WHERE city = 'Seattle'` and `WHERE city = 'Tacoma'` would collide) and max_rows;
+- the caller's effective access scope: the sorted ids of the stores they may see. Row-level
+  security decides rows by exactly that set, so two users with the same stores may share an
+  answer and users with different stores never can — whatever their user ids;
+- the data version (DataVersionSource): a reload or ETL run changes every key.
+
+Statements whose answer changes with time or at random (now(), current_date, random(), ...)
+are never cached. Scopes and the data version are remembered briefly (`scope_ttl_s`,
+`version_ttl_s`) so a hit costs no database round trip; a user's changed access reaches the
+cache keys within `scope_ttl_s` (the database enforces it at once on every miss).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from domain.model import QueryResult, UserId
+from ports.access import AccessDirectory
+from ports.cache import CacheStore, DataVersionSource
+from ports.sales_query import SalesQueryExecutor
+from ports.sql_guard import GuardedQuery
+
+KEY_PREFIX = "zava:sq:v1:"
+TIME_OR_RANDOM = re.compile(
+    r"\b(now|current_date|current_time|current_timestamp|localtime|localtimestamp|"
+    r"clock_timestamp|statement_timestamp|transaction_timestamp|timeofday|random|"
+    r"random_normal|gen_random_uuid|uuidv4|uuidv7|setseed|age)\b",
+    re.IGNORECASE,
+)
+
+
+def is_cacheable(sql: str) -> bool:
+    return TIME_OR_RANDOM.search(sql) is None
+
+
+def cache_key(sql: str, max_rows: int, store_ids: str, data_version: str) -> str:
+    material = "\x1f".join((sql, str(max_rows), store_ids, data_version))
+    return KEY_PREFIX + hashlib.sha256(material.encode()).hexdigest()
+
+
+def encode_result(result: QueryResult) -> bytes:
+    return json.dumps(
+        [result.columns, result.rows, result.truncated, result.fingerprint],
+        separators=(",", ":"), ensure_ascii=False,
+    ).encode()
+
+
+def decode_result(raw: bytes, elapsed_ms: float) -> QueryResult:
+    columns, rows, truncated, fingerprint = json.loads(raw)
+    return QueryResult(columns=tuple(columns), rows=tuple(tuple(r) for r in rows),
+                       truncated=truncated, elapsed_ms=elapsed_ms, fingerprint=fingerprint)
+
+
+class CachingSalesQueryExecutor(SalesQueryExecutor):
+    def __init__(
+        self,
+        inner: SalesQueryExecutor,
+        cache: CacheStore,
+        directory: AccessDirectory,
+        versions: DataVersionSource,
+        *,
+        ttl_s: float,
+        scope_ttl_s: float = 30.0,
+        version_ttl_s: float = 5.0,
+        max_scopes: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._inner = inner
+        self._cache = cache
+        self._directory = directory
+        self._versions = versions
+        self._ttl_s = ttl_s
+        self._scope_ttl_s = scope_ttl_s
+        self._version_ttl_s = version_ttl_s
+        self._max_scopes = max_scopes
+        self._clock = clock
+        self._scopes: OrderedDict[UserId, tuple[float, str]] = OrderedDict()
+        self._version: tuple[float, str] | None = None
+
+    async def run(self, user_id: UserId, query: GuardedQuery, max_rows: int) -> QueryResult:
+        if self._ttl_s <= 0 or not is_cacheable(query.sql):
+            return await self._inner.run(user_id, query, max_rows)
+        started = time.perf_counter()
+        key = cache_key(query.sql, max_rows, await self._store_ids(user_id),
+                        await self._data_version())
+        cached = await self._cache.get(key)
+        if cached is not None:
+            return decode_result(cached, round((time.perf_counter() - started) * 1000, 3))
+        result = await self._inner.run(user_id, query, max_rows)
+        await self._cache.set(key, encode_result(result), self._ttl_s)
+        return result
+
+    async def _store_ids(self, user_id: UserId) -> str:
+        now = self._clock()
+        entry = self._scopes.get(user_id)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        scope = await self._directory.scope_for(user_id)  # UnknownUserError for strangers
+        ids = ",".join(sorted(str(s) for s in scope.store_ids))
+        self._scopes.pop(user_id, None)
+        self._scopes[user_id] = (now + self._scope_ttl_s, ids)
+        while len(self._scopes) > self._max_scopes:
+            self._scopes.popitem(last=False)
+        return ids
+
+    async def _data_version(self) -> str:
+        now = self._clock()
+        if self._version is None or self._version[0] <= now:
+            self._version = (now + self._version_ttl_s, await self._versions.current())
+        return self._version[1]

@@ -1,0 +1,125 @@
+"""The tenant-safe result cache on in-memory adapters: keys, scopes, versions, TTL and LRU."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from uuid import UUID
+
+import pytest
+
+from adapters.cache.memory import MemoryCacheStore, StaticDataVersion
+from adapters.demodata.reference import USERS
+from adapters.memory.access import InMemoryAccessDirectory
+from adapters.memory.metrics import InMemoryMetrics
+from domain.model import QueryResult, UserId
+from domain.services.query_cache import CachingSalesQueryExecutor
+from ports.sql_guard import GuardedQuery
+
+pytestmark = pytest.mark.anyio
+
+SEATTLE_MANAGER, REGIONAL, HEAD_OFFICE = (UserId(UUID(str(u.user_id)))
+                                          for u in (USERS[0], USERS[8], USERS[9]))
+
+
+def guarded(sql: str) -> GuardedQuery:
+    return GuardedQuery(sql=sql, fingerprint="fp", relations=frozenset())
+
+
+@dataclass
+class CountingExecutor:
+    """Answers with the caller's id, so a shared entry would show up as the wrong user."""
+
+    calls: list[tuple[UserId, str]] = field(default_factory=list)
+
+    async def run(self, user_id: UserId, query: GuardedQuery, max_rows: int) -> QueryResult:
+        self.calls.append((user_id, query.sql))
+        return QueryResult(columns=("who",), rows=((str(user_id),),), truncated=False,
+                           elapsed_ms=1.0, fingerprint=query.fingerprint)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Versions:
+    def __init__(self) -> None:
+        self.version = "v1"
+
+    async def current(self) -> str:
+        return self.version
+
+
+def caching(inner: CountingExecutor, *, versions: object = None, clock: Clock | None = None,
+            cache: MemoryCacheStore | None = None) -> CachingSalesQueryExecutor:
+    return CachingSalesQueryExecutor(
+        inner, cache or MemoryCacheStore(), InMemoryAccessDirectory.from_demo_data(),
+        versions or StaticDataVersion(), ttl_s=60, version_ttl_s=0,  # type: ignore[arg-type]
+        clock=clock or Clock(),
+    )
+
+
+async def test_users_with_different_stores_never_share_an_entry() -> None:
+    inner = CountingExecutor()
+    executor = caching(inner)
+    query = guarded("SELECT count(*) FROM orders")
+    for _ in range(2):
+        for user in (SEATTLE_MANAGER, REGIONAL, HEAD_OFFICE):
+            result = await executor.run(user, query, 100)
+            assert result.rows == ((str(user),),)
+    assert [u for u, _ in inner.calls] == [SEATTLE_MANAGER, REGIONAL, HEAD_OFFICE]
+
+
+async def test_same_scope_shares_and_literals_and_max_rows_do_not() -> None:
+    inner = CountingExecutor()
+    executor = caching(inner)
+    await executor.run(SEATTLE_MANAGER, guarded("SELECT 1 WHERE 'a' = 'a'"), 100)
+    hit = await executor.run(SEATTLE_MANAGER, guarded("SELECT 1 WHERE 'a' = 'a'"), 100)
+    await executor.run(SEATTLE_MANAGER, guarded("SELECT 1 WHERE 'a' = 'b'"), 100)
+    await executor.run(SEATTLE_MANAGER, guarded("SELECT 1 WHERE 'a' = 'a'"), 5)
+    assert len(inner.calls) == 3
+    assert hit.rows == ((str(SEATTLE_MANAGER),),)
+    assert hit.elapsed_ms < 1.0  # the hit's own time, not the original query's
+
+
+async def test_a_new_data_version_is_a_miss() -> None:
+    inner, versions = CountingExecutor(), Versions()
+    executor = caching(inner, versions=versions)
+    await executor.run(HEAD_OFFICE, guarded("SELECT 1"), 100)
+    await executor.run(HEAD_OFFICE, guarded("SELECT 1"), 100)
+    versions.version = "v2"
+    await executor.run(HEAD_OFFICE, guarded("SELECT 1"), 100)
+    assert len(inner.calls) == 2
+
+
+@pytest.mark.parametrize("sql", ["SELECT now()", "SELECT CURRENT_DATE - 7",
+                                 "SELECT random() FROM orders"])
+async def test_time_or_random_is_never_cached(sql: str) -> None:
+    inner = CountingExecutor()
+    executor = caching(inner)
+    await executor.run(HEAD_OFFICE, guarded(sql), 100)
+    await executor.run(HEAD_OFFICE, guarded(sql), 100)
+    assert len(inner.calls) == 2
+
+
+async def test_memory_store_ttl_lru_and_size_bounds() -> None:
+    clock, metrics = Clock(), InMemoryMetrics()
+    store = MemoryCacheStore(max_entries=2, max_bytes=10, metrics=metrics, clock=clock)
+    await store.set("a", b"1", ttl_s=10)
+    await store.set("b", b"2", ttl_s=10)
+    assert await store.get("a") == b"1"  # a is now the most recently used
+    await store.set("c", b"3", ttl_s=10)  # evicts b
+    assert await store.get("b") is None
+    assert await store.get("c") == b"3"
+    clock.now += 11
+    assert await store.get("a") is None
+    await store.set("big", b"x" * 11, ttl_s=10)  # larger than the whole cache: not stored
+    await store.set("d", b"12345", ttl_s=10)
+    await store.set("e", b"123456", ttl_s=10)  # 11 bytes with d: d goes
+    assert (await store.get("d"), await store.get("e")) == (None, b"123456")
+    assert len(store) == 1
+    assert metrics.counts["cache", "memory", "hit"] == 3
+    assert metrics.counts["cache", "memory", "miss"] == 3
