@@ -18,7 +18,7 @@ from entrypoints.container import Container
 from entrypoints.mcp_server import build_server
 from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import RedisServer, running_redis
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -29,13 +29,8 @@ QUESTION = ("SELECT s.name, count(*) AS orders FROM orders o JOIN stores s USING
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    missing = RedisServer.missing_reason()
-    if missing:
-        pytest.skip(missing)
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path) as server:
+        yield server
 
 
 async def test_identical_questions_never_share_an_entry(

@@ -14,20 +14,15 @@ import pytest
 from adapters.cache.memory import MemoryCacheStore
 from adapters.cache.redis_store import RedisCacheStore
 from adapters.memory.metrics import InMemoryMetrics
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import RedisServer, running_redis
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    missing = RedisServer.missing_reason()
-    if missing:
-        pytest.skip(missing)
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+    with running_redis(tmp_path) as server:
+        yield server
 
 
 async def test_fallback_while_redis_is_down_and_back_after(

@@ -6,7 +6,11 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from tests.support.http_server import free_port
 
@@ -52,3 +56,17 @@ class RedisServer:
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+
+@contextmanager
+def running_redis(workdir: Path) -> Iterator[RedisServer]:
+    """A started RedisServer, stopped afterwards; skips the test if redis-server is missing."""
+    missing = RedisServer.missing_reason()
+    if missing:
+        pytest.skip(missing)
+    server = RedisServer(workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
