@@ -89,6 +89,7 @@ class Container(containers.DeclarativeContainer):
             min_size=settings.pool_min,
             max_size=settings.pool_max,
             max_idle_s=settings.pool_max_idle_s,
+            timeout_s=settings.pool_timeout_s,
         ),
         database_endpoints,
         settings,

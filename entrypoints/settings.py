@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     pool_min: int = Field(2, ge=0, le=100)
     pool_max: int = Field(10, ge=1, le=200)
     pool_max_idle_s: float = Field(300.0, gt=0)
+    pool_timeout_s: float = Field(
+        30.0, gt=0, le=600,
+        description="longest wait for a free database connection before 'server busy, retry'",
+    )
     slow_query_s: float = Field(1.0, gt=0)
     cache_ttl_s: float = Field(300.0, ge=0)
 

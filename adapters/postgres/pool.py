@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
+from tenacity import (
+    AsyncRetrying,
+    before_sleep_log,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
+from adapters.postgres.errors import is_connection_error
 from adapters.postgres.request_context import ContextSigner
 from domain.model import UserId
 
 AsyncConn = AsyncConnection[TupleRow]
+
+log = logging.getLogger("zava.db")
+
+
+def connection_retries(attempts: int = 3) -> AsyncRetrying:
+    """Retry a read-only unit of work when its connection broke (the database restarted, a
+    network blip): exponential backoff with jitter, 50 ms to 0.5 s. Work that the database
+    rejected, timed out or that found no free connection (PoolTimeout) is never retried."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(attempts),
+        wait=wait_exponential_jitter(multiplier=0.05, max=0.5),
+        retry=retry_if_exception(is_connection_error),
+        before_sleep=before_sleep_log(log, logging.WARNING),
+        reraise=True,
+    )
 
 
 async def _configure(conn: AsyncConn) -> None:

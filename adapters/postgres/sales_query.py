@@ -13,7 +13,7 @@ from psycopg import AsyncRawServerCursor
 from psycopg_pool import PoolTimeout
 
 from adapters.postgres.errors import translate
-from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.pool import RlsDatabase, connection_retries
 from domain.model import QueryResult, UserId
 from ports.metrics import QueryObserver
 from ports.sales_query import SalesQueryExecutor
@@ -52,14 +52,11 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
         started = time.perf_counter()
         ok = False
         try:
-            async with self._database.session(user_id) as conn:
-                cursor = AsyncRawServerCursor(conn, f"q_{uuid.uuid4().hex[:12]}")
-                try:
-                    await cursor.execute(query.sql, ())
-                    columns = tuple(d.name for d in cursor.description or ())
-                    rows, truncated = await self._fetch(cursor, max_rows)
-                finally:
-                    await cursor.close()
+            # read-only and always rolled back, so running it again after a broken
+            # connection is safe
+            async for attempt in connection_retries():
+                with attempt:
+                    columns, rows, truncated = await self._run_once(user_id, query, max_rows)
             ok = True
         except (psycopg.Error, PoolTimeout) as e:
             raise translate(e, timeout_s=self._timeout_s) from e
@@ -75,6 +72,19 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
             elapsed_ms=round(elapsed_s * 1000, 3),
             fingerprint=query.fingerprint,
         )
+
+    async def _run_once(
+        self, user_id: UserId, query: GuardedQuery, max_rows: int
+    ) -> tuple[tuple[str, ...], tuple[tuple[object, ...], ...], bool]:
+        async with self._database.session(user_id) as conn:
+            cursor = AsyncRawServerCursor(conn, f"q_{uuid.uuid4().hex[:12]}")
+            try:
+                await cursor.execute(query.sql, ())
+                columns = tuple(d.name for d in cursor.description or ())
+                rows, truncated = await self._fetch(cursor, max_rows)
+            finally:
+                await cursor.close()
+        return columns, rows, truncated
 
     async def _fetch(
         self, cursor: AsyncRawServerCursor, max_rows: int
