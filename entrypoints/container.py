@@ -10,9 +10,22 @@ from psycopg_pool import AsyncConnectionPool
 from adapters.cache.memory import MemoryCacheStore, StaticDataVersion
 from adapters.cache.redis_store import RedisCacheStore
 from adapters.memory.access import InMemoryAccessDirectory
+from adapters.memory.analytics import (
+    DEMO_SEED,
+    InMemoryInventoryRepository,
+    InMemorySalesRepository,
+    InMemoryStoreCatalog,
+    RetailRecords,
+    demo_stores,
+)
 from adapters.memory.audit import InMemoryAuditLog
 from adapters.metrics.prometheus import PrometheusMetrics
 from adapters.postgres.access import PsycopgAccessDirectory
+from adapters.postgres.analytics import (
+    PsycopgInventoryRepository,
+    PsycopgSalesRepository,
+    PsycopgStoreCatalog,
+)
 from adapters.postgres.audit import PsycopgAuditLog
 from adapters.postgres.data_version import PsycopgDataVersion
 from adapters.postgres.embedded import EmbeddedPostgresServer
@@ -27,6 +40,7 @@ from domain.errors import ConfigurationError
 from domain.services.identity import IdentityService
 from domain.services.performance import PerformanceService, QueryPerformanceMonitor
 from domain.services.query_cache import CachingSalesQueryExecutor
+from domain.services.sales_analytics import SalesAnalyticsService
 from domain.services.sales_query import SalesQueryService
 from domain.services.schema import SchemaService
 from entrypoints.settings import Settings
@@ -147,6 +161,31 @@ class Container(containers.DeclarativeContainer):
     schema_service = providers.Singleton(SchemaService, schema_catalog)
     audit_log = providers.Singleton(PsycopgAuditLog, rls_database)
 
+    # sales analytics: aggregates in SQL over the daily rollups, as the caller (RLS)
+    sales_repository = providers.Singleton(
+        lambda database, settings: PsycopgSalesRepository(
+            database, timeout_s=settings.query_timeout_s
+        ),
+        rls_database,
+        settings,
+    )
+    inventory_repository = providers.Singleton(
+        lambda database, settings: PsycopgInventoryRepository(
+            database, timeout_s=settings.query_timeout_s
+        ),
+        rls_database,
+        settings,
+    )
+    store_catalog = providers.Singleton(PsycopgStoreCatalog, rls_database)
+    sales_analytics_service = providers.Singleton(
+        SalesAnalyticsService,
+        access_directory,
+        store_catalog,
+        sales_repository,
+        inventory_repository,
+        clock,
+    )
+
 
 def in_memory_container(settings: Settings) -> Container:
     """The same wiring with in-memory adapters and no database (unit tests, demos offline)."""
@@ -161,4 +200,17 @@ def in_memory_container(settings: Settings) -> Container:
     )
     container.audit_log.override(providers.Singleton(InMemoryAuditLog))
     container.data_version.override(providers.Singleton(StaticDataVersion))
+    # the demo data `zava-mcp db init` would load today, built on the first analytics call
+    records = providers.Singleton(
+        lambda clock: RetailRecords.from_demo(DEMO_SEED, clock.now().date()), container.clock
+    )
+    container.sales_repository.override(
+        providers.Singleton(InMemorySalesRepository, records, container.access_directory)
+    )
+    container.inventory_repository.override(
+        providers.Singleton(InMemoryInventoryRepository, records, container.access_directory)
+    )
+    container.store_catalog.override(
+        providers.Singleton(lambda: InMemoryStoreCatalog(demo_stores()))
+    )
     return container

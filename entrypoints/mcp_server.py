@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from domain.errors import ZavaError
 from domain.model import AccessScope, QueryResult, TableSchema, UserId
+from entrypoints.analytics_tools import register_sales_analytics
 from entrypoints.container import Container
 from entrypoints.operations_resources import register_operations_resources
 from entrypoints.tool_calls import ToolCallRunner
@@ -240,6 +241,7 @@ def build_server(
         schemas = await _resource(lambda: service.describe(_known(caller()), [table]))
         return to_table_info(schemas[0]).model_dump_json()
 
+    register_sales_analytics(server, container, caller, runner)
     register_operations_resources(server, container, caller)
     return server
 
