@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--user", type=_user, required=True, help="user id the token is for")
     token.add_argument("--ttl", type=_positive_int("--ttl", MAX_TOKEN_TTL_S), default=3600,
                        help=f"lifetime in seconds (default 3600, at most {MAX_TOKEN_TTL_S})")
+
+    health = commands.add_parser("health", help="check database, embeddings and cache")
+    health.add_argument("--json", action="store_true")
+    commands.add_parser("demo", help="a scripted tour: three users, same questions, different"
+                        " answers")
     return parser
 
 
@@ -119,12 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    from entrypoints import commands
+    from entrypoints import commands, ops_commands
 
     handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
         "serve": commands.serve,
         "users": commands.users,
         "token": commands.token,
+        "health": ops_commands.health,
+        "demo": ops_commands.demo,
         "db init": commands.db_init,
         "db status": commands.db_status,
         "db url": commands.db_url,

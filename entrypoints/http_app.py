@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-import anyio
 import uvicorn
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
@@ -25,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from entrypoints.container import Container
+from entrypoints.health import HealthChecker
 from entrypoints.http_auth import (
     BearerTokenVerifier,
     JwtConfig,
@@ -38,7 +38,6 @@ from entrypoints.settings import Settings
 log = logging.getLogger("zava.http")
 
 MCP_PATH = "/mcp"
-HEALTH_TIMEOUT_S = 3.0
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 - names, not a bind
 
@@ -119,13 +118,11 @@ def build_http_app(
         async with server.session_manager.run():
             yield
 
+    checker = HealthChecker(container)
+
     async def health(_: Request) -> JSONResponse:
-        database = await _database_health(container)
-        ok = database != "failed"
-        return JSONResponse(
-            {"status": "ok" if ok else "degraded", "database": database},
-            status_code=200 if ok else 503,
-        )
+        report = await checker.check()
+        return JSONResponse(report.as_dict(), status_code=200 if report.ready else 503)
 
     return Starlette(
         routes=[Route("/health", health, methods=["GET"]),
@@ -145,21 +142,6 @@ def metrics_endpoint(container: Container) -> Callable[[Request], Awaitable[Resp
         return Response(body, media_type=content_type)
 
     return scrape
-
-
-async def _database_health(container: Container) -> str:
-    """`SELECT 1` through the serving pool: proves the pool is open and the database answers."""
-    pool = container.query_pool()
-    if pool is None:
-        return "in-memory"
-    try:
-        with anyio.fail_after(HEALTH_TIMEOUT_S):
-            async with pool.connection() as conn:
-                await conn.execute("SELECT 1")
-    except Exception as e:
-        log.warning("health check: database failed (%s)", type(e).__name__)
-        return "failed"
-    return "ok"
 
 
 def run_http_server(app: Starlette, host: str, port: int, settings: Settings) -> None:

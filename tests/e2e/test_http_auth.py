@@ -85,7 +85,11 @@ def _post_mcp(server: RunningServer, authorization: str | None, **headers: str
 def test_health_is_outside_auth_and_checks_the_database(server: RunningServer) -> None:
     response = httpx2.get(server.base_url + "/health", timeout=5)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    body = response.json()
+    assert body["status"] == "ok", body
+    assert body["database"] == "ok"
+    assert body["cache"] == "ok"
+    assert body["embeddings"].startswith("ok (")
 
 
 def test_no_token_is_401_pointing_at_the_resource_metadata(server: RunningServer) -> None:

@@ -1,0 +1,102 @@
+"""Health of the three things a call depends on, reported separately (SPEC §7): the database
+(`SELECT 1` through the serving pool), the embedding provider (one short query embedding,
+remembered for a minute so frequent probes do not call a paid API each time) and the cache.
+
+Only the database decides readiness: without it nothing works. A failed embedding provider
+only stops semantic search, and a cache on its fallback still answers, so both make the status
+"degraded" but the server stays ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import anyio
+
+from entrypoints.container import Container
+from ports.embeddings import EmbeddingProvider
+
+log = logging.getLogger("zava.health")
+
+HEALTH_TIMEOUT_S = 3.0
+EMBEDDINGS_PROBE_TTL_S = 60.0
+
+
+@dataclass(frozen=True)
+class Health:
+    database: str
+    embeddings: str
+    cache: str
+
+    @property
+    def ready(self) -> bool:
+        return self.database in ("ok", "in-memory")
+
+    @property
+    def status(self) -> str:
+        parts = (self.database, self.embeddings, self.cache)
+        if all(p in ("ok", "in-memory", "not configured") or p.startswith("ok ") for p in parts):
+            return "ok"
+        return "degraded" if self.ready else "failed"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"status": self.status, "database": self.database,
+                "embeddings": self.embeddings, "cache": self.cache}
+
+
+def embedding_provider_of(container: Container) -> EmbeddingProvider | None:
+    """The container's embedding provider, if this build wires one (product search)."""
+    provider = getattr(container, "embedding_provider", None)
+    return None if provider is None else provider()  # type: ignore[no-any-return]
+
+
+class HealthChecker:
+    def __init__(self, container: Container) -> None:
+        self._container = container
+        self._embeddings: tuple[float, str] | None = None
+
+    async def check(self) -> Health:
+        return Health(database=await self.database(), embeddings=await self.embeddings(),
+                      cache=await self.cache())
+
+    async def database(self) -> str:
+        pool = self._container.query_pool()
+        if pool is None:
+            return "in-memory"
+        try:
+            with anyio.fail_after(HEALTH_TIMEOUT_S):
+                async with pool.connection() as conn:
+                    await conn.execute("SELECT 1")
+        except Exception as e:
+            log.warning("health check: database failed (%s)", type(e).__name__)
+            return "failed"
+        return "ok"
+
+    async def embeddings(self) -> str:
+        now = time.monotonic()
+        if self._embeddings is not None and self._embeddings[0] > now:
+            return self._embeddings[1]
+        provider = embedding_provider_of(self._container)
+        if provider is None:
+            return "not configured"
+        try:
+            with anyio.fail_after(HEALTH_TIMEOUT_S):
+                await provider.embed_query("health check")
+            answer = f"ok ({provider.model_id})"
+        except TimeoutError:
+            return "failed (no answer within 3 s; a local model may still be loading)"
+        except Exception as e:
+            log.warning("health check: embeddings failed (%s)", type(e).__name__)
+            return f"failed ({type(e).__name__})"
+        self._embeddings = (now + EMBEDDINGS_PROBE_TTL_S, answer)  # only successes are kept
+        return answer
+
+    async def cache(self) -> str:
+        try:
+            with anyio.fail_after(HEALTH_TIMEOUT_S):
+                return await self._container.cache_store().health()
+        except Exception as e:
+            log.warning("health check: cache failed (%s)", type(e).__name__)
+            return f"failed ({type(e).__name__})"

@@ -1,0 +1,68 @@
+"""`zava-mcp health` and `zava-mcp demo`, and the health report behind `/health`."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from dependency_injector import providers
+from rich.console import Console
+
+from entrypoints.container import Container, in_memory_container
+from entrypoints.health import HealthChecker
+from entrypoints.ops_commands import _tour
+from entrypoints.settings import Settings
+from ports.database_server import DatabaseEndpoints
+from tests.support.http_server import free_port
+
+pytestmark = pytest.mark.e2e
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_health_command_reports_each_part(database: DatabaseEndpoints, data_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAVA_")}
+    env.update(ZAVA_DATA_DIR=str(data_dir), ZAVA_LOG_LEVEL="WARNING")
+    done = subprocess.run([sys.executable, "-m", "entrypoints.cli", "health", "--json"],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=180,
+                          check=False)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["status"] == "ok"
+    assert report["database"] == "ok"
+    assert report["cache"] == "ok"
+    assert report["embeddings"].startswith("ok (")
+
+
+@pytest.mark.anyio
+async def test_redis_down_is_degraded_but_ready(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    container = in_memory_container(settings)
+    report = await HealthChecker(container).check()
+    await container.cache_store().close()
+    assert report.database == "in-memory"
+    assert report.cache.startswith("fallback")
+    assert report.embeddings.startswith("ok (") or report.embeddings == "not configured"
+    assert report.ready
+    assert report.status == "degraded"
+
+
+@pytest.mark.anyio
+async def test_demo_tour_shows_three_users_different_answers(database: DatabaseEndpoints,
+                                                             tmp_path: Path) -> None:
+    container = Container(settings=Settings(data_dir=tmp_path, pool_min=1, pool_max=2))
+    container.database_endpoints.override(providers.Object(database))
+    out = io.StringIO()
+    await _tour(container, Console(file=out, width=140, color_system=None))
+    text = out.getvalue()
+    assert "Seattle store manager (store_manager) sees: Seattle\n" in text
+    assert "Head office analyst (head_office) sees:" in text
+    assert "Seattle store manager — 1 rows" in text
+    assert "Puget Sound regional manager — 6 rows" in text
+    assert "Head office analyst — 8 rows" in text
+    assert "Zava Retail Spokane" in text  # head office only
