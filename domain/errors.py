@@ -53,3 +53,11 @@ class ConfigurationError(ZavaError):
     """A setting, CLI flag or deployment fact is wrong; the message names it."""
 
     code = "CONFIGURATION_ERROR"
+
+
+class EmbeddingModelMismatchError(ConfigurationError):
+    """The stored product vectors were made by another embedding model than the query's."""
+
+
+class EmbeddingServiceError(ZavaError):
+    """The embedding provider failed (after retries); retrying later may succeed."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import NewType
 from uuid import UUID
@@ -113,3 +114,94 @@ class TableSchema:
     primary_key: tuple[str, ...]
     foreign_keys: tuple[ForeignKey, ...]
     valid_values: dict[str, tuple[str, ...]]
+
+
+# ---------------------------------------------------------------- product search
+
+
+class SearchMode(StrEnum):
+    """How products are ranked: by meaning (vector), by words (full_text), or both fused."""
+
+    VECTOR = "vector"
+    FULL_TEXT = "full_text"
+    HYBRID = "hybrid"
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Optional product filters. `category` is a catalogue category name (canonical spelling);
+    `in_stock_only` means stock above zero at one of the caller's own stores."""
+
+    category: str | None = None
+    max_price: Decimal | None = None
+    in_stock_only: bool = False
+
+
+@dataclass(frozen=True)
+class ProductCandidate:
+    """A product a search index returned, before the service ranks and thresholds it.
+
+    `cosine_distance` is to the query vector (None if the product has no vector of the query's
+    model); `text_rank` is the full-text rank (None when the words did not match).
+    `stock_units` is the stock at the caller's visible stores only.
+    """
+
+    product_id: str
+    sku: str
+    name: str
+    description: str
+    category: str
+    product_type: str
+    base_price: Decimal
+    stock_units: int
+    cosine_distance: float | None
+    text_rank: float | None
+
+
+@dataclass(frozen=True)
+class ProductMatch:
+    """One search result. `similarity` = 1 - cosine distance, clipped to [0, 1]."""
+
+    product_id: str
+    sku: str
+    name: str
+    description: str
+    category: str
+    product_type: str
+    base_price: Decimal
+    stock_units: int
+    similarity: float
+
+
+@dataclass(frozen=True)
+class ProductSearchResult:
+    query: str
+    mode: SearchMode
+    model_id: str
+    threshold: float
+    products: tuple[ProductMatch, ...]
+
+    @property
+    def row_count(self) -> int:
+        return len(self.products)
+
+
+@dataclass(frozen=True)
+class ProductText:
+    """A product's text as the embedding pipeline sees it, with what is stored for it now."""
+
+    product_id: str
+    name: str
+    description: str
+    category: str
+    product_type: str
+    stored_model_id: str | None
+    stored_content_sha256: str | None
+
+
+@dataclass(frozen=True)
+class ProductEmbedding:
+    product_id: str
+    embedding: tuple[float, ...]
+    model_id: str
+    content_sha256: str

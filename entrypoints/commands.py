@@ -42,7 +42,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     user_id = UserId(UUID(raw_user))
     container = Container(settings=settings)
     endpoints = container.database_endpoints()
-    _ensure_initialised(endpoints)
+    _ensure_initialised(endpoints, settings)
     verify_serving_database(endpoints.query_url)
     if not user_is_known(endpoints.query_url, container.context_signer(), user_id):
         raise UnknownUserError(
@@ -65,7 +65,7 @@ def _serve_http(args: argparse.Namespace, settings: Settings) -> int:
     config = resolve_jwt_config(settings, serving_host=args.host)
     container = Container(settings=settings)
     endpoints = container.database_endpoints()
-    _ensure_initialised(endpoints)
+    _ensure_initialised(endpoints, settings)
     verify_serving_database(endpoints.query_url)
     app = http_app.build_http_app(container, settings, args.host, args.port, jwt_config=config)
     mcp_url = http_app.base_url_for(settings, args.host, args.port) + http_app.MCP_PATH
@@ -103,18 +103,26 @@ def token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _ensure_initialised(endpoints: DatabaseEndpoints) -> None:
+def _ensure_initialised(endpoints: DatabaseEndpoints, settings: Settings) -> None:
+    """First run: migrate, load the demo data, then embed the catalogue for product search
+    (later runs embed only what is missing or stale for ZAVA_EMBEDDINGS' model)."""
+    from entrypoints.embeddings import build_embeddings
+
     state = provisioning.status(endpoints)
-    if state.initialised and state.schema_version == state.latest_version:
-        return
-    if endpoints.kind == "external" and not endpoints.admin_url:
-        raise ConfigurationError(
-            "the database is not initialised: set ZAVA_ADMIN_DATABASE_URL and run"
-            " `zava-mcp db init`"
-        )
-    log.info("initialising the database (first run)")
-    with rich_progress() as progress:
-        provisioning.initialise(endpoints, provisioning.DemoDataRequest(), progress=progress)
+    if not (state.initialised and state.schema_version == state.latest_version):
+        if endpoints.kind == "external" and not endpoints.admin_url:
+            raise ConfigurationError(
+                "the database is not initialised: set ZAVA_ADMIN_DATABASE_URL and run"
+                " `zava-mcp db init`"
+            )
+        log.info("initialising the database (first run)")
+        with rich_progress() as progress:
+            provisioning.initialise(endpoints, provisioning.DemoDataRequest(), progress=progress)
+    if endpoints.admin_url:
+        build_embeddings(endpoints, settings, only_if_needed=True)
+    else:
+        log.info("no ZAVA_ADMIN_DATABASE_URL: not checking the product vectors"
+                 " (`zava-mcp embeddings build` embeds them)")
 
 
 def db_init(args: argparse.Namespace, settings: Settings) -> int:
@@ -130,6 +138,19 @@ def db_init(args: argparse.Namespace, settings: Settings) -> int:
         rows = sum(report.loaded.values())
         print(f"initialised: {len(report.migrations_applied)} migrations, {rows} rows",
               file=sys.stderr)
+    return 0
+
+
+def embeddings_build(args: argparse.Namespace, settings: Settings) -> int:
+    from entrypoints.embeddings import build_embeddings
+
+    endpoints = database_server_for(settings).start()
+    if not provisioning.status(endpoints).initialised:
+        raise ConfigurationError("the database is not initialised: run `zava-mcp db init` first")
+    report = build_embeddings(endpoints, settings, args.provider)
+    assert report is not None
+    print(f"embeddings: {report.embedded} products embedded, {report.up_to_date} already up to"
+          f" date ({report.model_id})", file=sys.stderr)
     return 0
 
 

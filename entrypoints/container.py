@@ -19,6 +19,8 @@ from adapters.memory.analytics import (
     demo_stores,
 )
 from adapters.memory.audit import InMemoryAuditLog
+from adapters.memory.embeddings import HashingEmbeddingProvider
+from adapters.memory.product_search import InMemoryProductSearchRepository
 from adapters.metrics.prometheus import PrometheusMetrics
 from adapters.postgres.access import PsycopgAccessDirectory
 from adapters.postgres.analytics import (
@@ -31,6 +33,7 @@ from adapters.postgres.data_version import PsycopgDataVersion
 from adapters.postgres.embedded import EmbeddedPostgresServer
 from adapters.postgres.external import ExternalPostgresServer
 from adapters.postgres.pool import RlsDatabase, make_query_pool
+from adapters.postgres.product_search import PsycopgProductSearchRepository
 from adapters.postgres.request_context import ContextSigner, read_context_key
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
 from adapters.postgres.schema_catalog import EXPOSED_TABLES, PsycopgSchemaCatalog
@@ -43,6 +46,11 @@ from domain.services.query_cache import CachingSalesQueryExecutor
 from domain.services.sales_analytics import SalesAnalyticsService
 from domain.services.sales_query import SalesQueryService
 from domain.services.schema import SchemaService
+from entrypoints.embeddings import (
+    embedding_provider_for,
+    load_embedding_settings,
+    product_search_service_for,
+)
 from entrypoints.settings import Settings
 from ports.cache import CacheStore
 from ports.database_server import DatabaseEndpoints, DatabaseServer
@@ -186,6 +194,23 @@ class Container(containers.DeclarativeContainer):
         clock,
     )
 
+    # product search: providers construct lazily; the local model loads on first use
+    embedding_settings = providers.Singleton(load_embedding_settings)
+    embedding_provider = providers.Singleton(embedding_provider_for, settings, embedding_settings)
+    product_search_repository = providers.Singleton(
+        lambda database, settings: PsycopgProductSearchRepository(
+            database, timeout_s=settings.query_timeout_s
+        ),
+        rls_database,
+        settings,
+    )
+    product_search_service = providers.Singleton(
+        product_search_service_for,
+        embedding_provider,
+        product_search_repository,
+        embedding_settings,
+    )
+
 
 def in_memory_container(settings: Settings) -> Container:
     """The same wiring with in-memory adapters and no database (unit tests, demos offline)."""
@@ -199,6 +224,12 @@ def in_memory_container(settings: Settings) -> Container:
         providers.Singleton(InMemoryAccessDirectory.from_demo_data)
     )
     container.audit_log.override(providers.Singleton(InMemoryAuditLog))
+    container.embedding_provider.override(providers.Singleton(HashingEmbeddingProvider))
+    container.product_search_repository.override(providers.Singleton(
+        InMemoryProductSearchRepository.from_demo_data,
+        container.access_directory,
+        container.embedding_provider,
+    ))
     container.data_version.override(providers.Singleton(StaticDataVersion))
     # the demo data `zava-mcp db init` would load today, built on the first analytics call
     records = providers.Singleton(

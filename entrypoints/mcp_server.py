@@ -23,6 +23,7 @@ from domain.model import AccessScope, QueryResult, TableSchema, UserId
 from entrypoints.analytics_tools import register_sales_analytics
 from entrypoints.container import Container
 from entrypoints.operations_resources import register_operations_resources
+from entrypoints.search_tools import EmbeddingLifetime, register_product_search
 from entrypoints.tool_calls import ToolCallRunner
 
 CallerResolver = Callable[[], UserId | None]
@@ -155,9 +156,11 @@ def build_server(
         pool = container.query_pool()
         if pool is not None:
             await pool.open(wait=True, timeout=30)
+        embeddings = EmbeddingLifetime(container.embedding_provider())
         try:
             yield container
         finally:
+            await embeddings.close()
             await container.audit_log().flush()
             await container.cache_store().close()
             if pool is not None:
@@ -243,6 +246,7 @@ def build_server(
 
     register_sales_analytics(server, container, caller, runner)
     register_operations_resources(server, container, caller)
+    register_product_search(server, container, caller, runner)
     return server
 
 

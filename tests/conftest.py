@@ -6,6 +6,7 @@ loaded with the small demo dataset for a fixed seed and anchor date.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -14,9 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from adapters.embeddings.local import LocalEmbeddingProvider
 from adapters.postgres import provisioning
 from adapters.postgres.embedded import EmbeddedPostgresServer
+from adapters.postgres.embedding_store import PsycopgProductEmbeddingStore
 from adapters.postgres.request_context import ContextSigner, read_context_key
+from domain.services.embedding_index import EmbeddingIndexService
 from ports.database_server import DatabaseEndpoints
 
 DEMO_SEED = 7
@@ -45,14 +49,26 @@ def embedded_server(data_dir: Path) -> Iterator[EmbeddedPostgresServer]:
 
 
 @pytest.fixture(scope="session")
-def database(embedded_server: EmbeddedPostgresServer) -> DatabaseEndpoints:
-    """A real PostgreSQL with the Zava schema and the small demo dataset."""
+def database(
+    embedded_server: EmbeddedPostgresServer, local_embeddings: LocalEmbeddingProvider
+) -> DatabaseEndpoints:
+    """A real PostgreSQL with the Zava schema, the small demo dataset and the local model's
+    product vectors (as a first `zava-mcp serve` leaves it)."""
     endpoints = embedded_server.start()
     provisioning.initialise(
         endpoints,
         provisioning.DemoDataRequest(seed=DEMO_SEED, scale="small", anchor=DEMO_ANCHOR),
     )
+    asyncio.run(EmbeddingIndexService(
+        local_embeddings, PsycopgProductEmbeddingStore(endpoints.admin_url), batch_size=256
+    ).build())
     return endpoints
+
+
+@pytest.fixture(scope="session")
+def local_embeddings() -> LocalEmbeddingProvider:
+    """The local model, loaded once per test session (it is cached per process)."""
+    return LocalEmbeddingProvider()
 
 
 @pytest.fixture(scope="session")

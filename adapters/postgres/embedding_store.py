@@ -1,0 +1,49 @@
+"""Where `zava-mcp embeddings build` reads product texts and writes vectors: the owner's
+connection (the query role is read-only), one short transaction per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import psycopg
+
+from adapters.postgres.product_search import vector_literal
+from domain.model import ProductEmbedding, ProductText
+from ports.product_search import ProductEmbeddingStore
+
+_TEXTS_SQL = """
+SELECT p.product_id::text, p.name, p.description, c.name, t.name, e.model_id, e.content_sha256
+FROM retail.products AS p
+JOIN retail.categories AS c ON c.category_id = p.category_id
+JOIN retail.product_types AS t ON t.type_id = p.type_id
+LEFT JOIN retail.product_description_embeddings AS e ON e.product_id = p.product_id
+ORDER BY p.sku
+"""
+
+_UPSERT_SQL = """
+INSERT INTO retail.product_description_embeddings
+    (product_id, embedding, model_id, content_sha256, updated_at)
+VALUES (%s, %s::vector, %s, %s, now())
+ON CONFLICT (product_id) DO UPDATE
+SET embedding = EXCLUDED.embedding, model_id = EXCLUDED.model_id,
+    content_sha256 = EXCLUDED.content_sha256, updated_at = now()
+"""
+
+
+class PsycopgProductEmbeddingStore(ProductEmbeddingStore):
+    def __init__(self, admin_url: str) -> None:
+        self._admin_url = admin_url
+
+    async def product_texts(self) -> list[ProductText]:
+        async with await psycopg.AsyncConnection.connect(self._admin_url) as conn:
+            rows = await (await conn.execute(_TEXTS_SQL)).fetchall()
+        return [ProductText(*row) for row in rows]
+
+    async def save(self, embeddings: Sequence[ProductEmbedding]) -> None:
+        rows = [(e.product_id, vector_literal(e.embedding), e.model_id, e.content_sha256)
+                for e in embeddings]
+        async with (
+            await psycopg.AsyncConnection.connect(self._admin_url) as conn,
+            conn.cursor() as cur,
+        ):
+            await cur.executemany(_UPSERT_SQL, rows)

@@ -1,0 +1,172 @@
+"""Product search in PostgreSQL: pgvector HNSW for meaning, tsvector for words.
+
+Every search runs in the caller's own read-only RLS transaction, so the stock it reports and
+the `in_stock_only` filter count only the caller's stores. Per transaction it sets
+hnsw.ef_search (the candidate list of the index scan: recall against speed, measured in
+bench/vector_search.py) and hnsw.iterative_scan = relaxed_order (pgvector 0.8): when filters
+reject the first candidates, the scan goes on instead of returning too few rows; the outer
+query restores the exact order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import PoolTimeout
+
+from adapters.postgres.errors import translate
+from adapters.postgres.pool import AsyncConn, RlsDatabase
+from domain.errors import UnknownUserError
+from domain.model import ProductCandidate, SearchFilters, UserId
+from ports.product_search import CandidateQuery, Candidates, ProductSearchRepository
+
+EF_SEARCH = 100  # see bench/results/vector_search.md
+
+_PREPARE_SQL = """
+SELECT EXISTS (SELECT 1 FROM access.current_user_profile()),
+       EXISTS (SELECT 1 FROM retail.product_description_embeddings WHERE model_id = %(model)s),
+       set_config('hnsw.ef_search', %(ef_search)s, true),
+       set_config('hnsw.iterative_scan', 'relaxed_order', true)
+"""
+
+# Product details and the stock at the caller's stores (inventory is under RLS) for the hits.
+_DETAILS_SQL = """
+SELECT p.product_id::text, p.sku, p.name, p.description, c.name, t.name, p.base_price,
+       (SELECT coalesce(sum(i.stock_level), 0) FROM retail.inventory AS i
+        WHERE i.product_id = p.product_id)::integer,
+       h.distance, h.rank
+FROM hits AS h
+JOIN retail.products AS p ON p.product_id = h.product_id
+JOIN retail.categories AS c ON c.category_id = p.category_id
+JOIN retail.product_types AS t ON t.type_id = p.type_id
+"""
+
+_VECTOR_SQL = """
+WITH hits AS MATERIALIZED (
+    SELECT e.product_id, e.embedding <=> %(embedding)s::vector AS distance, NULL::real AS rank
+    FROM retail.product_description_embeddings AS e {join}
+    WHERE e.model_id = %(model)s {filters}
+    ORDER BY distance
+    LIMIT %(limit)s
+)
+""" + _DETAILS_SQL + " ORDER BY h.distance, p.sku"
+
+# Any of the query's words (OR), so that fusion gets candidates even when not every word of a
+# conversational request appears in a product; ts_rank weighs name (A) over description (B).
+_TEXT_SQL = """
+WITH query AS (
+    SELECT replace(plainto_tsquery('english', %(text)s)::text, '&', '|')::tsquery AS q
+), hits AS MATERIALIZED (
+    SELECT p.product_id, e.embedding <=> %(embedding)s::vector AS distance,
+           ts_rank(p.search_document, query.q) AS rank
+    FROM query, retail.products AS p
+    LEFT JOIN retail.product_description_embeddings AS e
+           ON e.product_id = p.product_id AND e.model_id = %(model)s
+    WHERE p.search_document @@ query.q {filters}
+    ORDER BY rank DESC, p.sku
+    LIMIT %(limit)s
+)
+""" + _DETAILS_SQL + " ORDER BY h.rank DESC, p.sku"
+
+
+def vector_literal(values: Sequence[float]) -> str:
+    return "[" + ",".join(f"{v:.8g}" for v in values) + "]"
+
+
+def filter_sql(filters: SearchFilters, product_id: str) -> sql.Composed:
+    """AND-conditions on `p` (products) for the filters; stock through RLS'd inventory."""
+    parts: list[sql.Composable] = []
+    if filters.category is not None:
+        parts.append(sql.SQL(
+            "AND p.category_id = (SELECT category_id FROM retail.categories WHERE name = {})"
+        ).format(sql.Literal(filters.category)))
+    if filters.max_price is not None:
+        parts.append(sql.SQL("AND p.base_price <= {}").format(sql.Literal(filters.max_price)))
+    if filters.in_stock_only:
+        parts.append(sql.SQL(
+            "AND EXISTS (SELECT 1 FROM retail.inventory AS i"
+            " WHERE i.product_id = {} AND i.stock_level > 0)"
+        ).format(sql.SQL(product_id)))
+    return sql.SQL(" ").join(parts)
+
+
+def vector_query(filters: SearchFilters) -> sql.Composed:
+    needs_product = filters.category is not None or filters.max_price is not None
+    join = sql.SQL("JOIN retail.products AS p ON p.product_id = e.product_id"
+                   if needs_product else "")
+    return sql.SQL(_VECTOR_SQL).format(join=join, filters=filter_sql(filters, "e.product_id"))
+
+
+def text_query(filters: SearchFilters) -> sql.Composed:
+    return sql.SQL(_TEXT_SQL).format(filters=filter_sql(filters, "p.product_id"))
+
+
+class PsycopgProductSearchRepository(ProductSearchRepository):
+    def __init__(self, database: RlsDatabase, *, timeout_s: float,
+                 ef_search: int = EF_SEARCH) -> None:
+        self._database = database
+        self._timeout_s = timeout_s
+        self._ef_search = ef_search
+
+    async def candidates(self, user_id: UserId, query: CandidateQuery) -> Candidates:
+        params = {
+            "model": query.model_id,
+            "ef_search": str(max(self._ef_search, query.vector_limit)),
+            "embedding": vector_literal(query.embedding),
+            "text": query.text,
+        }
+        try:
+            async with self._database.session(user_id) as conn:
+                cur = await conn.execute(_PREPARE_SQL, params)
+                row = await cur.fetchone()
+                known, has_vectors = (bool(row[0]), bool(row[1])) if row else (False, False)
+                if not known:
+                    raise UnknownUserError(
+                        f"unknown user {user_id}; run `zava-mcp users` to list the users"
+                    )
+                if not has_vectors:
+                    return Candidates((), (), model_has_vectors=False)
+                by_vector = await _fetch(conn, vector_query(query.filters),
+                                         {**params, "limit": query.vector_limit},
+                                         query.vector_limit)
+                by_text = await _fetch(conn, text_query(query.filters),
+                                       {**params, "limit": query.text_limit}, query.text_limit)
+        except (psycopg.Error, PoolTimeout) as e:
+            raise translate(e, timeout_s=self._timeout_s) from e
+        return Candidates(by_vector, by_text, model_has_vectors=True)
+
+    async def categories(self) -> tuple[str, ...]:
+        rows = await self._read("SELECT name FROM retail.categories ORDER BY name")
+        return tuple(str(r[0]) for r in rows)
+
+    async def stored_models(self) -> Mapping[str, int]:
+        rows = await self._read(
+            "SELECT model_id, count(*) FROM retail.product_description_embeddings GROUP BY 1"
+        )
+        return {str(r[0]): int(str(r[1])) for r in rows}
+
+    async def _read(self, query: str) -> list[tuple[object, ...]]:
+        try:
+            async with self._database.session(None) as conn:
+                return await (await conn.execute(query)).fetchall()
+        except (psycopg.Error, PoolTimeout) as e:
+            raise translate(e, timeout_s=self._timeout_s) from e
+
+
+async def _fetch(
+    conn: AsyncConn, query: sql.Composed, params: dict[str, object], limit: int
+) -> tuple[ProductCandidate, ...]:
+    if limit <= 0:
+        return ()
+    rows = await (await conn.execute(query, params)).fetchall()
+    return tuple(
+        ProductCandidate(
+            product_id=r[0], sku=r[1], name=r[2], description=r[3], category=r[4],
+            product_type=r[5], base_price=r[6], stock_units=int(r[7]),
+            cosine_distance=None if r[8] is None else float(r[8]),
+            text_rank=None if r[9] is None else float(r[9]),
+        )
+        for r in rows
+    )

@@ -1,0 +1,148 @@
+"""The MCP surface of product search: the `semantic_search_products` tool and the
+`find_products` prompt, registered by build_server (entrypoints/mcp_server.py).
+
+No `from __future__ import annotations` here: the SDK reads the tool signatures at runtime.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Annotated
+
+from mcp.server.mcpserver import MCPServer
+from pydantic import BaseModel, Field
+
+from domain.model import ProductSearchResult, UserId
+from domain.services.product_search import MAX_QUERY_CHARS, MAX_ROWS_CAP, default_threshold
+from entrypoints.container import Container
+from entrypoints.tool_calls import ToolCallRunner
+from ports.embeddings import EmbeddingProvider
+
+log = logging.getLogger("zava.search")
+
+CATEGORIES_HINT = (
+    "Hand Tools, Power Tools, Paint & Finishes, Hardware, Lumber & Building Materials, "
+    "Electrical, Plumbing, Garden & Outdoor, Storage & Organization"
+)
+
+
+class ProductHit(BaseModel):
+    sku: str
+    name: str
+    category: str
+    product_type: str
+    price: float = Field(description="list price, USD")
+    similarity: float = Field(description="how close in meaning to the request, 0..1")
+    stock_at_your_stores: int = Field(description="units in stock at the stores you may see")
+    description: str
+
+
+class ProductSearchResults(BaseModel):
+    products: list[ProductHit] = Field(description="best matches first")
+    row_count: int
+    mode: str = Field(description="hybrid (meaning + words), vector or full_text")
+    similarity_threshold: float
+
+
+def to_product_search_results(result: ProductSearchResult) -> ProductSearchResults:
+    return ProductSearchResults(
+        products=[
+            ProductHit(sku=p.sku, name=p.name, category=p.category,
+                       product_type=p.product_type, price=float(p.base_price),
+                       similarity=p.similarity, stock_at_your_stores=p.stock_units,
+                       description=p.description)
+            for p in result.products
+        ],
+        row_count=result.row_count,
+        mode=result.mode.value,
+        similarity_threshold=result.threshold,
+    )
+
+
+class EmbeddingLifetime:
+    """Loads the embedding model in the background when the server starts (so the first search
+    does not wait for it) and closes the provider's clients when it stops."""
+
+    def __init__(self, provider: EmbeddingProvider) -> None:
+        self._provider = provider
+        self._warm_up = asyncio.get_running_loop().create_task(self._load())
+
+    async def _load(self) -> None:
+        try:
+            await self._provider.warm_up()
+        except Exception:  # the first search reports it to the client
+            log.warning("could not load the embedding model", exc_info=True)
+
+    async def close(self) -> None:
+        self._warm_up.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._warm_up
+        await self._provider.aclose()
+
+
+def register_product_search(
+    server: MCPServer,
+    container: Container,
+    caller: Callable[[], UserId | None],
+    runner: ToolCallRunner,
+) -> None:
+    from entrypoints.mcp_server import READ_ONLY, _known  # shared with the other tools
+
+    embedding = container.embedding_settings()
+    model_id = container.embedding_provider().model_id
+    threshold = default_threshold(model_id, embedding.search_threshold)
+
+    @server.tool(annotations=READ_ONLY)
+    async def semantic_search_products(
+        query_description: Annotated[str, Field(
+            description="What is needed, in plain words (a need, a use or a product), e.g. "
+            "\"something to cut branches\" or \"paint for a steamy bathroom\"; at most "
+            f"{MAX_QUERY_CHARS} characters.")],
+        max_rows: Annotated[int, Field(
+            description=f"Most products to return (1..{MAX_ROWS_CAP}).")] = 20,
+        similarity_threshold: Annotated[float | None, Field(
+            description="Minimum similarity 0..1 of a product to the request. Default "
+            f"{threshold:g}, calibrated for the embedding model; lower it to see weaker "
+            "matches, raise it for only close ones.")] = None,
+        category: Annotated[str | None, Field(
+            description=f"Only this category: {CATEGORIES_HINT}.")] = None,
+        max_price: Annotated[float | None, Field(
+            description="Only products whose list price is at most this, in USD.")] = None,
+        in_stock_only: Annotated[bool, Field(
+            description="Only products with stock at one of the stores you may see.")] = False,
+    ) -> ProductSearchResults:
+        """Find Zava products by what they are for, not only by their exact name: "something
+        to cut branches" finds pruning shears and loppers. Combines meaning (vector
+        embeddings) with keywords. Each product has a similarity in [0, 1], its list price and
+        the stock at the stores the signed-in user may see. Use it before writing SQL about a
+        kind of product, to learn the exact product names and SKUs."""
+        user_id = caller()
+        arguments = {
+            "query_description": query_description, "max_rows": max_rows,
+            "similarity_threshold": similarity_threshold, "category": category,
+            "max_price": max_price, "in_stock_only": in_stock_only,
+        }
+        service = container.product_search_service()
+        result = await runner.run(
+            "semantic_search_products", user_id, arguments,
+            lambda: service.search(
+                _known(user_id), query_description, max_rows=max_rows,
+                similarity_threshold=similarity_threshold, category=category,
+                max_price=max_price, in_stock_only=in_stock_only,
+            ),
+        )
+        return to_product_search_results(result)
+
+    @server.prompt(title="Find products for a need")
+    def find_products(need: str) -> str:
+        """Find the Zava products that fit a need described in plain words."""
+        return (
+            f"A customer needs: {need}\n\n"
+            "Find the products in the Zava catalogue that fit this need. Call "
+            "semantic_search_products with a short description of the need (add category, "
+            "max_price or in_stock_only if the need implies them). Recommend the best two or "
+            "three matches with their price, what each is for and the stock at my stores; if "
+            "none fits well (low similarity), say so rather than forcing a match, and suggest "
+            "how to rephrase."
+        )
