@@ -1,0 +1,259 @@
+"""Benchmark: what a tool call costs on top of the database.
+
+`execute_sales_query` with a one-row query (`SELECT 1 AS one`) over streamable HTTP (stateless
+JSON, bearer JWT, the real `zava-mcp serve --transport http` in its own process) at 1, 8, 32
+and 64 concurrent clients: throughput, p50, p99, errors and the server's CPU per call — versus
+the same SQL through a bare psycopg pool in this process, in the same run.
+
+Runs the server twice: with the result cache off (every call reaches PostgreSQL: the tool
+overhead proper) and on (every call after the first is a cache hit). The load generator is a
+minimal keep-alive HTTP/1.1 client on asyncio (one connection per client), so it costs little of
+the two cores it shares with the server and PostgreSQL.
+
+    .venv/bin/python bench/tool_overhead.py [--seconds 4] [--clients 1,8,32,64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx2
+from _common import RESULTS, ROOT, bench_database, machine_description, machine_markdown
+from psycopg_pool import AsyncConnectionPool
+
+from adapters.auth.jwt_tokens import mint_token
+from adapters.demodata.reference import USERS
+
+SQL = "SELECT 1 AS one"
+SECRET = "tool-overhead-benchmark-secret-long-enough-for-hs256"
+HEAD_OFFICE = str(USERS[-1].user_id)
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Level:
+    path: str
+    clients: int
+    calls: int
+    errors: int
+    seconds: float
+    calls_per_s: float
+    p50_ms: float
+    p99_ms: float
+    server_cpu_ms_per_call: float | None
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its reaped children (from /proc)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / CLK_TCK
+
+
+class HttpClient:
+    """One keep-alive HTTP/1.1 connection posting the same JSON-RPC request."""
+
+    def __init__(self, port: int, token: str, body: bytes) -> None:
+        self._port = port
+        self._request = (
+            f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def call(self) -> bool:
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection("127.0.0.1", self._port)
+        assert self._reader is not None
+        self._writer.write(self._request)
+        head = await self._reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        body = await self._reader.readexactly(length)
+        return head.startswith(b"HTTP/1.1 200") and b'"isError":false' in body
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            await self._writer.wait_closed()
+
+
+async def drive(call_factory: list, seconds: float) -> tuple[list[float], int, float]:  # type: ignore[type-arg]
+    """Each client calls in a loop for `seconds`; returns latencies (ms), errors, elapsed."""
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def loop(call) -> None:  # type: ignore[no-untyped-def]
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                ok = await call()
+            except Exception:
+                ok = False
+            latencies.append((time.perf_counter() - started) * 1000)
+            if not ok:
+                errors += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(loop(c) for c in call_factory))
+    return latencies, errors, time.perf_counter() - started
+
+
+def level(path: str, clients: int, latencies: list[float], errors: int, elapsed: float,
+          cpu_s: float | None) -> Level:
+    return Level(
+        path=path, clients=clients, calls=len(latencies), errors=errors,
+        seconds=round(elapsed, 2), calls_per_s=round(len(latencies) / elapsed, 1),
+        p50_ms=round(percentile(latencies, 50), 3), p99_ms=round(percentile(latencies, 99), 3),
+        server_cpu_ms_per_call=None if cpu_s is None else round(cpu_s * 1000 / len(latencies), 3),
+    )
+
+
+async def bare_pool(query_url: str, clients: list[int], seconds: float) -> list[Level]:
+    results = []
+    async with AsyncConnectionPool(query_url, min_size=10, max_size=10, open=False) as pool:
+        await pool.wait()
+        for n in clients:
+            async def call() -> bool:
+                async with pool.connection() as conn:
+                    cur = await conn.execute(SQL)
+                    return await cur.fetchone() == (1,)
+
+            await drive([call] * n, 0.5)  # warm-up
+            latencies, errors, elapsed = await drive([call] * n, seconds)
+            results.append(level("bare psycopg pool", n, latencies, errors, elapsed, None))
+            print(results[-1], file=sys.stderr)
+    return results
+
+
+def start_server(data_dir: Path, port: int, cache_ttl_s: float) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAVA_")}
+    env.update(ZAVA_DATA_DIR=str(data_dir), ZAVA_JWT_SECRET=SECRET, ZAVA_LOG_LEVEL="WARNING",
+               ZAVA_CACHE_TTL_S=str(cache_ttl_s), ZAVA_POOL_MIN="10", ZAVA_POOL_MAX="10")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "entrypoints.cli", "serve", "--transport", "http",
+         "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            # "ok" only once the embedding model has loaded too: its load would eat the CPU
+            # of the first measurements
+            health = httpx2.get(f"http://127.0.0.1:{port}/health", timeout=10)
+            if health.status_code == 200 and health.json()["status"] == "ok":
+                return process
+        except httpx2.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the server did not become healthy")
+        time.sleep(0.2)
+
+
+async def tool_calls(port: int, pid: int, path: str, clients: list[int],
+                     seconds: float) -> list[Level]:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "execute_sales_query", "arguments": {"postgresql_query": SQL, "max_rows": 1}},
+    }).encode()
+    token = mint_token(SECRET, HEAD_OFFICE, 3600)
+    results = []
+    for n in clients:
+        http = [HttpClient(port, token, body) for _ in range(n)]
+        await drive([c.call for c in http], 0.5)  # warm-up: connections, JIT-free paths, cache
+        cpu_before = cpu_seconds(pid)
+        latencies, errors, elapsed = await drive([c.call for c in http], seconds)
+        cpu = cpu_seconds(pid) - cpu_before
+        for c in http:
+            await c.close()
+        results.append(level(path, n, latencies, errors, elapsed, cpu))
+        print(results[-1], file=sys.stderr)
+    return results
+
+
+def markdown(levels: list[Level], machine: dict[str, object], seconds: float) -> str:
+    bare = {lv.clients: lv for lv in levels if lv.path == "bare psycopg pool"}
+    rows = []
+    for lv in levels:
+        added = "" if lv.path == "bare psycopg pool" else \
+            f"{lv.p50_ms - bare[lv.clients].p50_ms:+.2f}"
+        cpu = "" if lv.server_cpu_ms_per_call is None else f"{lv.server_cpu_ms_per_call:.2f}"
+        rows.append(f"| {lv.path} | {lv.clients} | {lv.calls_per_s:,.0f} | {lv.p50_ms:.2f} |"
+                    f" {added} | {lv.p99_ms:.2f} | {lv.errors} | {cpu} |")
+    return "\n".join([
+        "# Tool-call overhead",
+        "",
+        f"Generated by `bench/tool_overhead.py`: `execute_sales_query` with `{SQL}` over",
+        "streamable HTTP (stateless JSON, bearer JWT, one `zava-mcp serve --transport http`",
+        f"process, pool of 10) for {seconds:g} s per level, against the same SQL through a bare",
+        "psycopg pool of 10 in the load generator's process. Cache off: every call reaches",
+        "PostgreSQL (guard, RLS context, server-side cursor, audit, metrics, log line). Cache on:",
+        "all but the first call are cache hits. The load generator shares the 2 cores.",
+        "",
+        "| path | clients | calls/s | p50 ms | p50 vs bare | p99 ms | errors |"
+        " server CPU ms/call |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        *rows,
+        "",
+        machine_markdown(machine),
+        "",
+    ])
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    clients = [int(c) for c in args.clients.split(",")]
+    endpoints = bench_database("small")
+    data_dir = ROOT / ".data" / "bench-small"
+    levels = await bare_pool(endpoints.query_url, clients, args.seconds)
+    for path, ttl in (("tool call, cache off", 0.0), ("tool call, cache hit", 300.0)):
+        port = free_port()
+        server = start_server(data_dir, port, ttl)
+        try:
+            levels += await tool_calls(port, server.pid, path, clients, args.seconds)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+    machine = machine_description()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "tool_overhead.json").write_text(json.dumps(
+        {"machine": machine, "sql": SQL, "seconds_per_level": args.seconds,
+         "levels": [asdict(lv) for lv in levels]}, indent=2) + "\n")
+    (RESULTS / "tool_overhead.md").write_text(markdown(levels, machine, args.seconds))
+    print((RESULTS / "tool_overhead.md").read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--clients", default="1,8,32,64")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
