@@ -167,7 +167,8 @@ class Container(containers.DeclarativeContainer):
     )
     schema_catalog = providers.Singleton(PsycopgSchemaCatalog, rls_database)
     schema_service = providers.Singleton(SchemaService, schema_catalog)
-    audit_log = providers.Singleton(PsycopgAuditLog, rls_database)
+    # batched: one audit transaction per half second under load, not one per call
+    audit_log = providers.Singleton(PsycopgAuditLog, rls_database, flush_delay_s=0.5)
 
     # sales analytics: aggregates in SQL over the daily rollups, as the caller (RLS)
     sales_repository = providers.Singleton(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from psycopg import AsyncConnection
+import psycopg
+from psycopg import AsyncConnection, sql
+from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 from tenacity import (
@@ -84,13 +87,26 @@ def make_query_pool(
     )
 
 
+# BEGIN and the signed context in one round trip: a multi-statement string goes over the
+# simple query protocol (prepare=False), so every value is a quoted literal, never a parameter.
+_BEGIN_QUERY = sql.SQL(
+    "BEGIN READ ONLY;"
+    " SELECT set_config('zava.context', {}, true),"
+    " set_config('statement_timeout', {}, true),"
+    " set_config('lock_timeout', {}, true),"
+    " set_config('idle_in_transaction_session_timeout', {}, true)"
+)
+_BEGIN_AUDIT = sql.SQL("BEGIN READ WRITE; SELECT set_config('zava.context', {}, true)")
+_OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+
+
 class RlsDatabase:
     """Runs each request in its own transaction under the caller's signed identity.
 
     The context is set with set_config(..., is_local => true), so it ends with the transaction
     and a pooled connection never carries it to the next request; the statement, lock and
-    idle-in-transaction timeouts are set the same way, in the same round trip. The transaction
-    is read-only (the pool's connections default to it) and always rolled back.
+    idle-in-transaction timeouts are set the same way, in the same round trip as BEGIN. The
+    transaction is read-only and always rolled back.
     """
 
     def __init__(
@@ -109,25 +125,36 @@ class RlsDatabase:
 
     @asynccontextmanager
     async def session(self, user_id: UserId | None) -> AsyncIterator[AsyncConn]:
-        async with self._pool.connection() as conn, conn.transaction(force_rollback=True):
+        async with self._pool.connection() as conn:
             context = self._signer.sign(
                 "query", "" if user_id is None else str(user_id), conn.info.backend_pid
             )
-            await conn.execute(
-                "SELECT set_config('zava.context', %s, true),"
-                " set_config('statement_timeout', %s, true),"
-                " set_config('lock_timeout', %s, true),"
-                " set_config('idle_in_transaction_session_timeout', %s, true)",
-                (context, self._statement_timeout_ms, self._lock_timeout_ms,
-                 self._idle_timeout_ms),
-            )
-            yield conn
+            try:
+                await conn.execute(_BEGIN_QUERY.format(
+                    sql.Literal(context), sql.Literal(self._statement_timeout_ms),
+                    sql.Literal(self._lock_timeout_ms), sql.Literal(self._idle_timeout_ms),
+                ), prepare=False)
+                yield conn
+            finally:
+                await self.end(conn)
 
     @asynccontextmanager
     async def audit_session(self) -> AsyncIterator[AsyncConn]:
-        """A short read-write transaction for the audit writer, which commits."""
-        async with self._pool.connection() as conn, conn.transaction():
-            await conn.execute("SET TRANSACTION READ WRITE")
+        """A short read-write transaction for the audit writer, committed when the block ends
+        without an error."""
+        async with self._pool.connection() as conn:
             context = self._signer.sign("audit", "0", conn.info.backend_pid)
-            await conn.execute("SELECT set_config('zava.context', %s, true)", (context,))
-            yield conn
+            try:
+                await conn.execute(_BEGIN_AUDIT.format(sql.Literal(context)), prepare=False)
+                yield conn
+                await conn.execute("COMMIT")
+            finally:
+                await self.end(conn)
+
+    async def end(self, conn: AsyncConn) -> None:
+        """Roll back the request's transaction now, if it is still open (idempotent). A caller
+        may end it early: a server-side cursor is then already gone, and closing it costs no
+        round trip. A broken connection is left to the pool, which discards it."""
+        if conn.info.transaction_status in _OPEN:
+            with contextlib.suppress(psycopg.Error):
+                await conn.execute("ROLLBACK")

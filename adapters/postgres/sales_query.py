@@ -83,6 +83,8 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
                 columns = tuple(d.name for d in cursor.description or ())
                 rows, truncated = await self._fetch(cursor, max_rows)
             finally:
+                # ending the transaction drops the cursor too: closing it then is free
+                await self._database.end(conn)
                 await cursor.close()
         return columns, rows, truncated
 
