@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from domain.analytics import ProductId, StockLevel
+from domain.analytics import StockLevel
 from domain.model import StoreId, UserId
 
 
@@ -16,11 +16,5 @@ class InventoryRepository(Protocol):
         self, user_id: UserId, store_ids: frozenset[StoreId], threshold: int | None = None
     ) -> list[StockLevel]:
         """Inventory rows at or below their own reorder point (threshold None) or at or below
-        `threshold` units."""
-        ...
-
-    async def stock_levels(
-        self, user_id: UserId, store_ids: frozenset[StoreId], product_ids: frozenset[ProductId]
-    ) -> list[StockLevel]:
-        """The inventory rows of `product_ids` at the stores."""
+        `threshold` units, by store id and product id."""
         ...

@@ -220,35 +220,16 @@ class InMemoryInventoryRepository(_Scoped):
         self._products = records.products
         self._rows = records.inventory
 
-    def _levels(self, stores: Iterable[StoreId], keep: _Keep) -> list[StockLevel]:
-        wanted = set(stores)
-        rows = [StockLevel(r.store_id, self._products[r.product_id][0], r.stock_level,
-                           r.reorder_point)
-                for r in self._rows if r.store_id in wanted and keep.accepts(r)]
-        return sorted(rows, key=lambda s: (s.store_id, s.product.product_id))
-
     async def low_stock(
         self, user_id: UserId, store_ids: frozenset[StoreId], threshold: int | None = None
     ) -> list[StockLevel]:
-        return self._levels(await self._visible(user_id, store_ids), _Keep(threshold=threshold))
-
-    async def stock_levels(
-        self, user_id: UserId, store_ids: frozenset[StoreId], product_ids: frozenset[ProductId]
-    ) -> list[StockLevel]:
-        return self._levels(await self._visible(user_id, store_ids),
-                            _Keep(product_ids=product_ids))
-
-
-@dataclass(frozen=True)
-class _Keep:
-    threshold: int | None = None
-    product_ids: frozenset[ProductId] | None = None
-
-    def accepts(self, row: InventoryRecord) -> bool:
-        if self.product_ids is not None:
-            return row.product_id in self.product_ids
-        limit = row.reorder_point if self.threshold is None else self.threshold
-        return row.stock_level <= limit
+        visible = set(await self._visible(user_id, store_ids))
+        rows = [StockLevel(r.store_id, self._products[r.product_id][0], r.stock_level,
+                           r.reorder_point)
+                for r in self._rows
+                if r.store_id in visible
+                and r.stock_level <= (r.reorder_point if threshold is None else threshold)]
+        return sorted(rows, key=lambda s: (s.store_id, s.product.product_id))
 
 
 class InMemoryStoreCatalog:

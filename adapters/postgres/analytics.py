@@ -46,13 +46,14 @@ _STORE_PART = sql.SQL("""
 
 _PRODUCT_PART = sql.SQL("""
     SELECT {idx}::int AS idx, {store} AS store_id, product_id, sum(units)::bigint AS units,
-           sum(revenue) AS revenue, sum(cost) AS cost
+           sum(revenue) AS revenue
     FROM retail.daily_product_sales
     WHERE store_id = ANY (%(stores)s) AND sales_date >= {lo} AND sales_date < {hi}
     GROUP BY {group}""")
 
 _PRODUCT_SALES = sql.SQL("""
-SELECT x.idx, x.store_id, x.product_id, p.sku, p.name, c.name, x.units, x.revenue, x.cost
+SELECT x.idx, x.store_id, x.product_id, p.sku, p.name, c.name, x.units, x.revenue,
+       x.units * p.cost
 FROM ({parts}) AS x
 JOIN retail.products AS p ON p.product_id = x.product_id
 JOIN retail.categories AS c ON c.category_id = p.category_id
@@ -66,12 +67,13 @@ GROUP BY sales_date
 HAVING sum(orders) > 0
 ORDER BY sales_date"""
 
-_STOCK = """
+_LOW_STOCK = """
 SELECT i.store_id, i.product_id, p.sku, p.name, c.name, i.stock_level, i.reorder_point
 FROM retail.inventory AS i
 JOIN retail.products AS p ON p.product_id = i.product_id
 JOIN retail.categories AS c ON c.category_id = p.category_id
-WHERE i.store_id = ANY (%(stores)s) AND {condition}
+WHERE i.store_id = ANY (%(stores)s)
+  AND i.stock_level <= coalesce(%(threshold)s::integer, i.reorder_point)
 ORDER BY i.store_id, i.product_id"""
 
 _STORES = """
@@ -170,26 +172,10 @@ class PsycopgInventoryRepository(_Repository, InventoryRepository):
     async def low_stock(
         self, user_id: UserId, store_ids: frozenset[StoreId], threshold: int | None = None
     ) -> list[StockLevel]:
-        condition = ("i.stock_level <= i.reorder_point" if threshold is None
-                     else "i.stock_level <= %(threshold)s")
-        return await self._levels(user_id, store_ids, condition, {"threshold": threshold})
-
-    async def stock_levels(
-        self, user_id: UserId, store_ids: frozenset[StoreId], product_ids: frozenset[ProductId]
-    ) -> list[StockLevel]:
-        if not product_ids:
-            return []
-        return await self._levels(user_id, store_ids, "i.product_id = ANY (%(products)s)",
-                                  {"products": sorted(product_ids)})
-
-    async def _levels(
-        self, user_id: UserId, store_ids: frozenset[StoreId], condition: str,
-        params: dict[str, Any],
-    ) -> list[StockLevel]:
         if not store_ids:
             return []
-        query = sql.SQL(_STOCK).format(condition=sql.SQL(condition))
-        rows = await self._fetch(user_id, query, {"stores": sorted(store_ids), **params})
+        rows = await self._fetch(user_id, _LOW_STOCK, {
+            "stores": sorted(store_ids), "threshold": threshold})
         return [
             StockLevel(StoreId(store_id), Product(ProductId(product_id), sku, name, category),
                        int(stock), int(reorder))

@@ -40,7 +40,7 @@ from domain.analytics import (
 )
 from domain.errors import AuthorizationError, ValidationError
 from domain.model import AccessScope, Store, UserId
-from domain.services.insights import BEST_SELLERS_CHECKED, derive_insights
+from domain.services.insights import derive_insights
 from domain.time_period import Granularity, TimePeriod
 from ports.access import AccessDirectory
 from ports.clock import Clock
@@ -211,19 +211,18 @@ class SalesAnalyticsService:
         previous_period = period.previous()
         _, stores = await self._scope_and_stores(user_id, store)
         ids = frozenset(s.store_id for s in stores)
-        store_rows, product_rows = await asyncio.gather(
+        # One round of queries in parallel: totals, products, and the items at or below their
+        # reorder point (of which the insights keep the period's best sellers).
+        store_rows, product_rows, low_stock = await asyncio.gather(
             self._sales.store_sales(user_id, ids, [period, previous_period]),
             self._sales.product_sales(user_id, ids, [period, previous_period]),
+            self._inventory.low_stock(user_id, ids),
         )
         current = SalesMetrics.total(r for r in store_rows if r.period == period)
         previous = SalesMetrics.total(r for r in store_rows if r.period == previous_period)
         now = [r for r in product_rows if r.period == period]
         before = [r for r in product_rows if r.period == previous_period]
         best = rank_products(now, RankBy.REVENUE)
-        stock = await self._inventory.stock_levels(
-            user_id, ids,
-            frozenset(p.product.product_id for p in best[:BEST_SELLERS_CHECKED]),
-        ) if best else []
         categories = category_performance(now, before)
         return StorePerformance(
             stores=stores,
@@ -236,7 +235,7 @@ class SalesAnalyticsService:
             top_products=tuple(best[:TOP_PRODUCTS_IN_PERFORMANCE]),
             insights=derive_insights(
                 period=period, previous_period=previous_period, current=current,
-                previous=previous, categories=categories, best_sellers=best, stock=stock,
+                previous=previous, categories=categories, best_sellers=best, stock=low_stock,
                 store_names={s.store_id: s.name for s in stores},
             ),
         )
