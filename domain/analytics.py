@@ -54,14 +54,14 @@ def shares(values: Sequence[tuple[K, Decimal]]) -> dict[K, Decimal]:
     Ties in the remainder go to the earlier item, so equal inputs give equal outputs."""
     total = sum((v for _, v in values), ZERO)
     if total <= 0:
-        return {key: ZERO for key, _ in values}
+        return {key: Decimal("0.0") for key, _ in values}
     tenths = [(key, v * 1000 / total) for key, v in values]
     floors = {key: int(t) for key, t in tenths}
     left = 1000 - sum(floors.values())
     by_remainder = sorted(range(len(tenths)), key=lambda i: -(tenths[i][1] - int(tenths[i][1])))
     for i in by_remainder[:left]:
         floors[tenths[i][0]] += 1
-    return {key: Decimal(n) / 10 for key, n in floors.items()}
+    return {key: (Decimal(n) / 10).quantize(TENTH) for key, n in floors.items()}
 
 
 def average_order_value(revenue: Decimal, orders: int) -> Decimal:

@@ -142,7 +142,7 @@ def _category_shifts(categories: Sequence[CategoryPerformance]) -> list[Insight]
     return [
         Insight(
             InsightKind.CATEGORY_SHARE_SHIFT, Severity.INFO,
-            f"{c.category}'s share of revenue {'rose' if c.share_change_points > 0 else 'fell'}"
+            f"{c.category}: share of revenue {'rose' if c.share_change_points > 0 else 'fell'}"
             f" {abs(c.share_change_points)} points to {c.share_pct}% (from"
             f" {c.previous_share_pct}%).",
         )

@@ -122,5 +122,7 @@ def test_largest_remainder_shares(values: list[Decimal]) -> None:
         assert set(result.values()) == {Decimal(0)}
         return
     assert sum(result.values()) == Decimal("100.0")
+    assert all(str(share).endswith((".0", ".1", ".2", ".3", ".4", ".5", ".6", ".7", ".8", ".9"))
+               for share in result.values())  # always one decimal, "9.0" not "9"
     for i, value in enumerate(values):
         assert abs(result[i] - value * 100 / total) < Decimal("0.1") + Decimal("1e-20")

@@ -146,7 +146,7 @@ async def test_every_insight_rule_in_its_documented_order() -> None:
     assert messages[0].startswith("Revenue grew 480.0% to $4,350.00 (from $750.00 in "
                                   "2026-06-16..2026-06-22); orders +20.0%")
     assert messages[2] == "Gross margin improved by 8.6 points to 58.6% (from 50.0%)."
-    assert messages[3].startswith("Power Tools's share of revenue rose 86.2 points")
+    assert messages[3].startswith("Power Tools: share of revenue rose 86.2 points")
     assert "Best seller #1 Cordless Drill (SKU PT-1)" in messages[6]
     assert "2 in stock, reorder point 10" in messages[6]
 
