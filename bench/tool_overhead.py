@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -65,10 +66,15 @@ def free_port() -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its reaped children (from /proc)."""
+    """User + system CPU of a process and of its worker processes (from /proc)."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / CLK_TCK
+    total = sum(int(x) for x in fields[11:13]) / CLK_TCK
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(int(child))
+    return total
 
 
 class HttpClient:
@@ -153,13 +159,24 @@ async def bare_pool(query_url: str, clients: list[int], seconds: float) -> list[
     return results
 
 
-def start_server(data_dir: Path, port: int, cache_ttl_s: float) -> subprocess.Popen[bytes]:
+def wait_until_idle(pid: int, timeout_s: float = 180.0) -> None:
+    """Until the server (all its workers) uses under 5 % of a core for a whole second."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        before = cpu_seconds(pid)
+        time.sleep(1.0)
+        if cpu_seconds(pid) - before < 0.05:
+            return
+
+
+def start_server(data_dir: Path, port: int, cache_ttl_s: float,
+                 workers: int = 1) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZAVA_")}
     env.update(ZAVA_DATA_DIR=str(data_dir), ZAVA_JWT_SECRET=SECRET, ZAVA_LOG_LEVEL="WARNING",
                ZAVA_CACHE_TTL_S=str(cache_ttl_s), ZAVA_POOL_MIN="10", ZAVA_POOL_MAX="10")
     process = subprocess.Popen(
         [sys.executable, "-m", "entrypoints.cli", "serve", "--transport", "http",
-         "--port", str(port)],
+         "--port", str(port), "--workers", str(workers)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 300
@@ -169,6 +186,7 @@ def start_server(data_dir: Path, port: int, cache_ttl_s: float) -> subprocess.Po
             # of the first measurements
             health = httpx2.get(f"http://127.0.0.1:{port}/health", timeout=10)
             if health.status_code == 200 and health.json()["status"] == "ok":
+                wait_until_idle(process.pid)  # every worker has loaded its embedding model
                 return process
         except httpx2.TransportError:
             pass
@@ -231,9 +249,12 @@ async def main_async(args: argparse.Namespace) -> None:
     endpoints = bench_database("small")
     data_dir = ROOT / ".data" / "bench-small"
     levels = await bare_pool(endpoints.query_url, clients, args.seconds)
-    for path, ttl in (("tool call, cache off", 0.0), ("tool call, cache hit", 300.0)):
+    runs = [("tool call, cache off", 0.0, 1), ("tool call, cache hit", 300.0, 1)]
+    if args.workers > 1:
+        runs.append((f"tool call, cache off, {args.workers} workers", 0.0, args.workers))
+    for path, ttl, workers in runs:
         port = free_port()
-        server = start_server(data_dir, port, ttl)
+        server = start_server(data_dir, port, ttl, workers)
         try:
             levels += await tool_calls(port, server.pid, path, clients, args.seconds)
         finally:
@@ -252,6 +273,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--clients", default="1,8,32,64")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="also run cache off with this many server processes (1 = skip)")
     asyncio.run(main_async(parser.parse_args()))
 
 

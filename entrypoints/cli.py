@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="http: address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=_positive_int("--port", 65535), default=8000,
                        help="http: port to listen on (default 8000)")
+    serve.add_argument("--workers", type=_positive_int("--workers", 64), default=1,
+                       help="http: worker processes sharing nothing but the database and Redis"
+                       " (default 1)")
     serve.add_argument("--user", type=_user,
                        help="stdio: user id to serve as (default ZAVA_USER_ID)")
 

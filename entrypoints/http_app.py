@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
 
 import uvicorn
@@ -33,11 +35,12 @@ from entrypoints.http_auth import (
     resolve_jwt_config,
 )
 from entrypoints.mcp_server import build_server
-from entrypoints.settings import Settings
+from entrypoints.settings import Settings, load_settings
 
 log = logging.getLogger("zava.http")
 
 MCP_PATH = "/mcp"
+WORKER_ADDRESS_ENV = "_ZAVA_HTTP_WORKER_ADDRESS"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 - names, not a bind
 
@@ -144,13 +147,34 @@ def metrics_endpoint(container: Container) -> Callable[[Request], Awaitable[Resp
     return scrape
 
 
-def run_http_server(app: Starlette, host: str, port: int, settings: Settings) -> None:
-    """Serve until SIGINT/SIGTERM, then drain in-flight requests and run the shutdown."""
-    uvicorn.run(
-        app, host=host, port=port, log_config=None, log_level=settings.log_level.lower(),
+def run_http_server(app: Starlette, host: str, port: int, settings: Settings,
+                    workers: int = 1) -> None:
+    """Serve until SIGINT/SIGTERM, then drain in-flight requests and run the shutdown.
+
+    With `workers` > 1, uvicorn starts that many processes on the same socket; each builds its
+    own app (worker_app) and shares nothing with the others but the database and Redis. `app`
+    (built here for the checks and the banner) then only serves as the template."""
+    options: dict[str, Any] = dict(
+        host=host, port=port, log_config=None, log_level=settings.log_level.lower(),
         server_header=False, timeout_graceful_shutdown=10,
         access_log=False,  # every tool call logs its own line (entrypoints/tool_calls.py)
     )
+    if workers == 1:
+        uvicorn.run(app, **options)
+        return
+    os.environ[WORKER_ADDRESS_ENV] = f"{host} {port}"
+    uvicorn.run("entrypoints.http_app:worker_app", factory=True, workers=workers, **options)
+
+
+def worker_app() -> Starlette:
+    """The app of one `--workers` process (uvicorn calls this in each new process): settings
+    from the same environment, its own container, pool, cache client and metrics."""
+    from entrypoints.logging_config import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format, settings.log_file)
+    host, port = os.environ[WORKER_ADDRESS_ENV].rsplit(" ", 1)
+    return build_http_app(Container(settings=settings), settings, host, int(port))
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ def _inspector(env: dict[str, str], target: Target, *args: str,
     options, server = target
     done = subprocess.run(
         [str(INSPECTOR_BIN), "--cli", *options, *args, "--", *server],
-        cwd=INSPECTOR_DIR, env=env, capture_output=True, text=True, timeout=90, check=False,
+        cwd=INSPECTOR_DIR, env=env, capture_output=True, text=True, timeout=240, check=False,
     )
     assert done.returncode == expect_rc, (done.returncode, done.stdout, done.stderr[-3000:])
     result: dict[str, Any] = json.loads(done.stdout or done.stderr)
@@ -81,8 +81,9 @@ def _query(env: dict[str, str], target: Target, sql: str) -> dict[str, Any]:
 
 def _stdio_target(data_dir: Path, user: str) -> Target:
     # The Inspector passes the server only the variables given with -e (plus PATH, HOME, ...).
+    # A first start of a session database also embeds the catalogue: allow it time.
     return (["-e", f"ZAVA_DATA_DIR={data_dir}", "-e", "ZAVA_LOG_LEVEL=WARNING",
-             "--cwd", str(REPO_ROOT)],
+             "--cwd", str(REPO_ROOT), "--connect-timeout", "180000"],
             [sys.executable, "-m", "entrypoints.cli", "serve", "--user", user])
 
 
