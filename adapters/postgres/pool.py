@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import psycopg
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
@@ -87,16 +87,16 @@ def make_query_pool(
     )
 
 
-# BEGIN and the signed context in one round trip: a multi-statement string goes over the
-# simple query protocol (prepare=False), so every value is a quoted literal, never a parameter.
-_BEGIN_QUERY = sql.SQL(
-    "BEGIN READ ONLY;"
-    " SELECT set_config('zava.context', {}, true),"
-    " set_config('statement_timeout', {}, true),"
-    " set_config('lock_timeout', {}, true),"
-    " set_config('idle_in_transaction_session_timeout', {}, true)"
+# BEGIN and the signed context in one round trip, through psycopg's pipeline mode: the signed
+# value travels as a bind parameter, so it never appears in statement text (pg_stat_activity,
+# logs) where another session of the same role could read it.
+_SET_QUERY_CONTEXT = (
+    "SELECT set_config('zava.context', %s, true),"
+    " set_config('statement_timeout', %s, true),"
+    " set_config('lock_timeout', %s, true),"
+    " set_config('idle_in_transaction_session_timeout', %s, true)"
 )
-_BEGIN_AUDIT = sql.SQL("BEGIN READ WRITE; SELECT set_config('zava.context', {}, true)")
+_SET_AUDIT_CONTEXT = "SELECT set_config('zava.context', %s, true)"
 _OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
 
@@ -130,10 +130,12 @@ class RlsDatabase:
                 "query", "" if user_id is None else str(user_id), conn.info.backend_pid
             )
             try:
-                await conn.execute(_BEGIN_QUERY.format(
-                    sql.Literal(context), sql.Literal(self._statement_timeout_ms),
-                    sql.Literal(self._lock_timeout_ms), sql.Literal(self._idle_timeout_ms),
-                ), prepare=False)
+                async with conn.pipeline():
+                    await conn.execute("BEGIN READ ONLY")
+                    await conn.execute(_SET_QUERY_CONTEXT, (
+                        context, self._statement_timeout_ms, self._lock_timeout_ms,
+                        self._idle_timeout_ms,
+                    ))
                 yield conn
             finally:
                 await self.end(conn)
@@ -145,7 +147,9 @@ class RlsDatabase:
         async with self._pool.connection() as conn:
             context = self._signer.sign("audit", "0", conn.info.backend_pid)
             try:
-                await conn.execute(_BEGIN_AUDIT.format(sql.Literal(context)), prepare=False)
+                async with conn.pipeline():
+                    await conn.execute("BEGIN READ WRITE")
+                    await conn.execute(_SET_AUDIT_CONTEXT, (context,))
                 yield conn
                 await conn.execute("COMMIT")
             finally:

@@ -119,3 +119,16 @@ def test_the_audit_path_refuses_the_query_role(
                      (signer.sign("query", str(HEAD_OFFICE.user_id), conn.info.backend_pid),))
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="signed audit context"):
             conn.execute("SELECT audit.append_tool_calls('[]'::jsonb)")
+
+
+@pytest.mark.anyio
+async def test_the_signed_context_never_appears_in_statement_text(
+    rls_database, database: DatabaseEndpoints
+) -> None:
+    async with rls_database.session(SEATTLE.user_id):
+        # the backend's last statement is the one that set the context
+        with psycopg.connect(database.admin_url) as admin:
+            texts = [r[0] for r in admin.execute(
+                "SELECT query FROM pg_stat_activity WHERE usename = 'zava_query'")]
+    assert texts
+    assert not any("v1|query|" in (t or "") for t in texts)
