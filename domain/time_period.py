@@ -248,15 +248,6 @@ class TimePeriod:
         return self.label
 
 
-def bucket_start(day: date, granularity: Granularity) -> date:
-    """The first day of the unclipped bucket holding `day`."""
-    if granularity is Granularity.DAY:
-        return day
-    if granularity is Granularity.WEEK:
-        return day - timedelta(days=day.weekday())
-    return day.replace(day=1)
-
-
 def _add_months(first_of_month: date, months: int) -> date:
     index = first_of_month.year * 12 + first_of_month.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)

@@ -24,7 +24,6 @@ from domain.analytics import (
     InventoryAlert,
     InventoryAlerts,
     MetricChanges,
-    ProductId,
     ProductRanking,
     ProductSales,
     RankBy,
@@ -101,21 +100,6 @@ def rank_products(rows: Iterable[ProductSales], by: RankBy) -> list[RankedProduc
     ordered = sorted(rows, key=lambda r: (-metric(r), r.product.sku))
     return [RankedProduct(i, r.product, r.units, r.revenue, r.cost)
             for i, r in enumerate(ordered, start=1)]
-
-
-def total_by_product(rows: Iterable[ProductSales]) -> list[ProductSales]:
-    """Sum rows of the same product (e.g. of several stores) into one row each."""
-    totals: dict[ProductId, ProductSales] = {}
-    for row in rows:
-        seen = totals.get(row.product.product_id)
-        if seen is None:
-            totals[row.product.product_id] = ProductSales(row.period, row.product, row.units,
-                                                          row.revenue, row.cost)
-        else:
-            totals[row.product.product_id] = ProductSales(
-                row.period, row.product, seen.units + row.units, seen.revenue + row.revenue,
-                seen.cost + row.cost)
-    return list(totals.values())
 
 
 def category_performance(

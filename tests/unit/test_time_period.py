@@ -51,6 +51,8 @@ def test_bounds_are_half_open_utc_days(text: str, start: str, end: str) -> None:
     assert (period.start, period.end) == (d(start), d(end))
     assert period.start.tzinfo is UTC
     assert str(period) == text
+    assert period.contains(period.start)  # half-open: the start is in, the end is out
+    assert not period.contains(period.end)
 
 
 @pytest.mark.parametrize(
