@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sql_guard.py
 	$(BIN)/python bench/rls_overhead.py --scale large
 	$(BIN)/python bench/tool_overhead.py
+	$(BIN)/python bench/analytics.py
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
