@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,11 +15,10 @@ import pytest
 
 from adapters.auth.jwt_tokens import mint_token
 from ports.database_server import DatabaseEndpoints
-from tests.support.http_server import free_port, wait_healthy
+from tests.support.http_server import free_port, start_serve_http, wait_healthy
 
 pytestmark = pytest.mark.e2e
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 HEAD_OFFICE = "5ba86bc5-6c7d-4d93-9337-3175bdc44ad8"
 SECRET = "graceful-shutdown-secret-that-is-long-enough-for-hs256"
 SLOW_SQL = "SELECT count(*) AS n FROM generate_series(1, 15000000) AS g"
@@ -41,12 +38,7 @@ def test_sigterm_finishes_the_call_in_flight(database: DatabaseEndpoints, data_d
     env.update(ZAVA_DATA_DIR=str(data_dir), ZAVA_JWT_SECRET=SECRET, ZAVA_LOG_LEVEL="INFO",
                ZAVA_POOL_MIN="1", ZAVA_POOL_MAX="2")
     stderr_path = tmp_path / "serve.stderr"
-    with stderr_path.open("w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", "serve", "--transport", "http",
-             "--port", str(port)],
-            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr,
-        )
+    process = start_serve_http(port, env, stderr_path)
     base_url = f"http://127.0.0.1:{port}"
     answer: dict[str, httpx2.Response] = {}
     try:

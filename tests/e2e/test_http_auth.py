@@ -31,7 +31,13 @@ from entrypoints.container import Container
 from entrypoints.http_app import build_http_app
 from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
-from tests.support.http_server import RunningServer, free_port, serve_in_thread, wait_healthy
+from tests.support.http_server import (
+    RunningServer,
+    free_port,
+    serve_in_thread,
+    start_serve_http,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -290,12 +296,7 @@ async def test_serve_http_quick_start(database: DatabaseEndpoints, data_dir: Pat
     port = free_port()
     env = _clean_env(ZAVA_DATA_DIR=str(data_dir), ZAVA_POOL_MIN="1", ZAVA_POOL_MAX="2")
     stderr_path = tmp_path / "serve.stderr"
-    with stderr_path.open("w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "entrypoints.cli", "serve", "--transport", "http",
-             "--port", str(port)],
-            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr,
-        )
+    process = start_serve_http(port, env, stderr_path)
     base_url = f"http://127.0.0.1:{port}"
     try:
         await anyio.to_thread.run_sync(wait_healthy, base_url)

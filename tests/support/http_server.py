@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx2
 import uvicorn
 from starlette.types import ASGIApp
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -68,3 +73,15 @@ def serve_in_thread(build_app: Callable[[int], ASGIApp]) -> Iterator[RunningServ
         thread.join(timeout=15)
         sock.close()
     assert not thread.is_alive(), "the HTTP server did not shut down"
+
+
+def start_serve_http(port: int, env: dict[str, str], stderr_path: Path,
+                     *extra_args: str) -> subprocess.Popen[bytes]:
+    """`zava-mcp serve --transport http --port PORT` as a subprocess of this checkout; stdout is
+    a pipe (it must stay empty), stderr goes to `stderr_path`."""
+    with stderr_path.open("w") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "-m", "entrypoints.cli", "serve", "--transport", "http",
+             "--port", str(port), *extra_args],
+            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr,
+        )
