@@ -1,8 +1,8 @@
 """The audit trail in PostgreSQL: batched appends through audit.append_tool_calls().
 
-Records are queued and written by a background flush a moment later (or when the batch is
-full), so a tool call does not pay for a second transaction. `flush()` is awaited on shutdown;
-a failed write is retried with the next flush and reported in the log.
+Records are queued and written by a background flush a moment later (at once when the batch is
+full), so a tool call never waits for, nor pays for, a second transaction. `flush()` is awaited
+on shutdown; a failed write is retried with the next flush and reported in the log.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class PsycopgAuditLog(AuditLog):
         self._max_pending = max_pending
         self._pending: list[ToolCallRecord] = []
         self._scheduled: asyncio.Task[None] | None = None
+        self._immediate: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     async def record(self, entry: ToolCallRecord) -> None:
@@ -43,10 +44,13 @@ class PsycopgAuditLog(AuditLog):
             log.error("audit backlog full (%d records): dropping the oldest", self._max_pending)
             del self._pending[0]
         self._pending.append(entry)
+        # Never make the caller wait for the write: a full batch flushes now, in the background.
+        loop = asyncio.get_running_loop()
         if len(self._pending) >= self._batch_size:
-            await self.flush()
+            if self._immediate is None or self._immediate.done():
+                self._immediate = loop.create_task(self.flush())
         elif self._scheduled is None or self._scheduled.done():
-            self._scheduled = asyncio.get_running_loop().create_task(self._flush_later())
+            self._scheduled = loop.create_task(self._flush_later())
 
     async def flush(self) -> None:
         async with self._lock:

@@ -1,0 +1,46 @@
+"""The audit writer batches in the background: recording never waits for the database, a full
+batch is written at once, and flush() makes everything durable."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from adapters.postgres.audit import PsycopgAuditLog
+from adapters.postgres.pool import RlsDatabase
+from domain.model import ToolCallRecord
+from ports.database_server import DatabaseEndpoints
+
+pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+
+
+def _count(admin_url: str, tool: str) -> int:
+    with psycopg.connect(admin_url) as conn:
+        row = conn.execute("SELECT count(*) FROM audit.tool_calls WHERE tool = %s",
+                           (tool,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def test_recording_never_waits_and_full_batches_go_at_once(
+    rls_database: RlsDatabase, database: DatabaseEndpoints
+) -> None:
+    tool = f"batch_probe_{time.monotonic_ns()}"
+    audit = PsycopgAuditLog(rls_database, flush_delay_s=60, batch_size=50)
+    record = ToolCallRecord(called_at=datetime.now(UTC), user_id=None, tool=tool,
+                            argument_digest="0" * 64, sql_fingerprint=None, row_count=None,
+                            duration_ms=1.0, outcome="ok", error_code=None)
+    started = time.perf_counter()
+    for _ in range(120):
+        await audit.record(record)
+    assert time.perf_counter() - started < 0.05  # no database round trip on the caller's path
+    for _ in range(250):  # not the flush due in 60 s: the full batches went at once
+        await asyncio.sleep(0.02)
+        if _count(database.admin_url, tool) >= 100:
+            break
+    assert _count(database.admin_url, tool) >= 100
+    await audit.flush()
+    assert _count(database.admin_url, tool) == 120
