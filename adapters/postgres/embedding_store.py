@@ -1,5 +1,7 @@
 """Where `zava-mcp embeddings build` reads product texts and writes vectors: the owner's
-connection (the query role is read-only), one short transaction per batch."""
+connection (the query role is read-only), one short transaction per batch. Each batch also
+keeps exactly one representative row per (model, text), the rows the HNSW index holds
+(sql/007)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,16 @@ JOIN retail.categories AS c ON c.category_id = p.category_id
 JOIN retail.product_types AS t ON t.type_id = p.type_id
 LEFT JOIN retail.product_description_embeddings AS e ON e.product_id = p.product_id
 ORDER BY p.sku
+"""
+
+# one representative per (model, text): the smallest product id; touches only rows that change
+_REPRESENTATIVES_SQL = """
+UPDATE retail.product_description_embeddings AS e
+SET is_representative = (e.product_id::text = g.representative)
+FROM (SELECT model_id, content_sha256, min(product_id::text) AS representative
+      FROM retail.product_description_embeddings GROUP BY 1, 2) AS g
+WHERE g.model_id = e.model_id AND g.content_sha256 = e.content_sha256
+  AND e.is_representative IS DISTINCT FROM (e.product_id::text = g.representative)
 """
 
 _UPSERT_SQL = """
@@ -47,3 +59,4 @@ class PsycopgProductEmbeddingStore(ProductEmbeddingStore):
             conn.cursor() as cur,
         ):
             await cur.executemany(_UPSERT_SQL, rows)
+            await cur.execute(_REPRESENTATIVES_SQL)

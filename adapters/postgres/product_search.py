@@ -43,12 +43,27 @@ JOIN retail.categories AS c ON c.category_id = p.category_id
 JOIN retail.product_types AS t ON t.type_id = p.type_id
 """
 
+# The index holds one representative row per distinct text (sql/007): find the nearest texts
+# that have a product passing the filters, then expand them to their products, nearest first.
 _VECTOR_SQL = """
-WITH hits AS MATERIALIZED (
-    SELECT e.product_id, e.embedding <=> %(embedding)s::vector AS distance, NULL::real AS rank
-    FROM retail.product_description_embeddings AS e {join}
-    WHERE e.model_id = %(model)s {filters}
+WITH nearest AS MATERIALIZED (
+    SELECT e.content_sha256, e.embedding <=> %(embedding)s::vector AS distance
+    FROM retail.product_description_embeddings AS e
+    WHERE e.is_representative AND e.model_id = %(model)s {text_filters}
     ORDER BY distance
+    LIMIT %(limit)s
+), hits AS MATERIALIZED (
+    SELECT x.product_id, n.distance, NULL::real AS rank
+    FROM nearest AS n
+    CROSS JOIN LATERAL (
+        SELECT m.product_id
+        FROM retail.product_description_embeddings AS m
+        JOIN retail.products AS p ON p.product_id = m.product_id
+        WHERE m.model_id = %(model)s AND m.content_sha256 = n.content_sha256 {filters}
+        ORDER BY m.product_id  -- index order: reads only as many rows as it keeps
+        LIMIT %(limit)s
+    ) AS x
+    ORDER BY n.distance, x.product_id
     LIMIT %(limit)s
 )
 """ + _DETAILS_SQL + " ORDER BY h.distance, p.sku"
@@ -93,10 +108,17 @@ def filter_sql(filters: SearchFilters, product_id: str) -> sql.Composed:
 
 
 def vector_query(filters: SearchFilters) -> sql.Composed:
-    needs_product = filters.category is not None or filters.max_price is not None
-    join = sql.SQL("JOIN retail.products AS p ON p.product_id = e.product_id"
-                   if needs_product else "")
-    return sql.SQL(_VECTOR_SQL).format(join=join, filters=filter_sql(filters, "e.product_id"))
+    product_filters = filter_sql(filters, "p.product_id")
+    text_filters = sql.SQL("")
+    if filters != SearchFilters():
+        # only texts with at least one product that passes (iterative scan goes on past the
+        # texts whose products are all filtered out)
+        text_filters = sql.SQL(
+            "AND EXISTS (SELECT 1 FROM retail.product_description_embeddings AS m"
+            " JOIN retail.products AS p ON p.product_id = m.product_id"
+            " WHERE m.model_id = e.model_id AND m.content_sha256 = e.content_sha256 {})"
+        ).format(product_filters)
+    return sql.SQL(_VECTOR_SQL).format(text_filters=text_filters, filters=product_filters)
 
 
 def text_query(filters: SearchFilters) -> sql.Composed:

@@ -1,8 +1,9 @@
 """The product-vector index: embeds what is missing or stale, batch by batch.
 
 A product needs a (new) vector when it has none, when its vector was made by another model, or
-when its text changed since (compared by the sha256 of the exact text embedded). Each batch is
-saved in its own transaction, so an interrupted build resumes where it stopped.
+when its text changed since (compared by the sha256 of the exact text embedded). Each distinct
+text is embedded once for all the products that have it. Each batch is saved in its own
+transaction, so an interrupted build resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class BuildReport:
     model_id: str
     products: int
     embedded: int
+    texts: int = 0  # distinct texts embedded (products with the same text share one)
 
     @property
     def up_to_date(self) -> int:
@@ -85,14 +87,22 @@ class EmbeddingIndexService:
         return pending, len(texts)
 
     async def build(self, progress: Progress | None = None) -> BuildReport:
+        """Embed what is pending. Products with the same text share one embedding call (a
+        catalogue's variants often share their copy), so a batch is `batch_size` distinct
+        texts and all the products that have them."""
         model_id = self._embedder.model_id
         pending, total = await self.pending()
+        by_text: dict[str, list[PendingDocument]] = {}
+        for document in pending:
+            by_text.setdefault(document.text, []).append(document)
+        texts = list(by_text)
         label = f"embeddings ({model_id})"
+        done = 0
         if progress is not None:
-            progress(label, 0, len(pending))
-        for start in range(0, len(pending), self._batch_size):
-            batch = pending[start:start + self._batch_size]
-            vectors = await self._embedder.embed_documents([d.text for d in batch])
+            progress(label, done, len(pending))
+        for start in range(0, len(texts), self._batch_size):
+            batch = texts[start:start + self._batch_size]
+            vectors = await self._embedder.embed_documents(batch)
             if len(vectors) != len(batch) or any(
                 len(v) != self._embedder.dimensions for v in vectors
             ):
@@ -100,10 +110,13 @@ class EmbeddingIndexService:
                     f"{model_id} returned {len(vectors)} vectors for {len(batch)} texts, or"
                     f" vectors that are not {self._embedder.dimensions}-dimensional"
                 )
-            await self._store.save([
-                ProductEmbedding(d.product_id, v, model_id, d.content_sha256)
-                for d, v in zip(batch, vectors, strict=True)
-            ])
+            rows = [
+                ProductEmbedding(d.product_id, vector, model_id, d.content_sha256)
+                for text, vector in zip(batch, vectors, strict=True) for d in by_text[text]
+            ]
+            await self._store.save(rows)
+            done += len(rows)
             if progress is not None:
-                progress(label, start + len(batch), len(pending))
-        return BuildReport(model_id=model_id, products=total, embedded=len(pending))
+                progress(label, done, len(pending))
+        return BuildReport(model_id=model_id, products=total, embedded=len(pending),
+                           texts=len(texts))
