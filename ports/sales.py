@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from domain.analytics import DailySales, ProductSales, StoreSales
+from domain.analytics import DailySales, ProductId, ProductSales, StoreSales
 from domain.model import StoreId, UserId
 from domain.time_period import TimePeriod
 
@@ -29,9 +29,10 @@ class SalesRepository(Protocol):
         periods: Sequence[TimePeriod],
         *,
         per_store: bool = False,
+        product_ids: frozenset[ProductId] | None = None,
     ) -> list[ProductSales]:
         """Units, revenue and cost per period and product, summed over the stores (or per
-        store and product when `per_store`)."""
+        store and product when `per_store`), of every product sold or only of `product_ids`."""
         ...
 
     async def daily_sales(

@@ -181,6 +181,7 @@ class InMemorySalesRepository(_Scoped):
         periods: Sequence[TimePeriod],
         *,
         per_store: bool = False,
+        product_ids: frozenset[ProductId] | None = None,
     ) -> list[ProductSales]:
         stores = await self._visible(user_id, store_ids)
         out: list[ProductSales] = []
@@ -190,6 +191,8 @@ class InMemorySalesRepository(_Scoped):
             for store_id in stores:
                 for day in _days(period):
                     for product_id, (u, r) in self._lines.get((store_id, day), {}).items():
+                        if product_ids is not None and product_id not in product_ids:
+                            continue
                         acc = totals[(store_id if per_store else None, product_id)]
                         acc[0] += u
                         acc[1] += r

@@ -48,7 +48,7 @@ _PRODUCT_PART = sql.SQL("""
     SELECT {idx}::int AS idx, {store} AS store_id, product_id, sum(units)::bigint AS units,
            sum(revenue) AS revenue
     FROM retail.daily_product_sales
-    WHERE store_id = ANY (%(stores)s) AND sales_date >= {lo} AND sales_date < {hi}
+    WHERE store_id = ANY (%(stores)s) AND sales_date >= {lo} AND sales_date < {hi}{products}
     GROUP BY {group}""")
 
 _PRODUCT_SALES = sql.SQL("""
@@ -141,14 +141,18 @@ class PsycopgSalesRepository(_Repository, SalesRepository):
         periods: Sequence[TimePeriod],
         *,
         per_store: bool = False,
+        product_ids: frozenset[ProductId] | None = None,
     ) -> list[ProductSales]:
-        if not periods or not store_ids:
+        if not periods or not store_ids or product_ids == frozenset():
             return []
         store = sql.SQL("store_id" if per_store else "NULL::uuid")
         group = sql.SQL("store_id, product_id" if per_store else "product_id")
+        products = sql.SQL("" if product_ids is None else " AND product_id = ANY (%(products)s)")
         query = _PRODUCT_SALES.format(parts=_parts(_PRODUCT_PART, periods, store=store,
-                                                   group=group))
-        rows = await self._fetch(user_id, query, {"stores": sorted(store_ids), **_bounds(periods)})
+                                                   group=group, products=products))
+        rows = await self._fetch(user_id, query, {
+            "stores": sorted(store_ids), "products": sorted(product_ids or ()),
+            **_bounds(periods)})
         return [
             ProductSales(
                 periods[idx], Product(ProductId(product_id), sku, name, category), int(units),

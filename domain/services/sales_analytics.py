@@ -328,10 +328,10 @@ class SalesAnalyticsService:
         window = self.parse_period(ALERT_SALES_WINDOW)
         _, stores = await self._scope_and_stores(user_id, store)
         ids = frozenset(s.store_id for s in stores)
-        low, sold = await asyncio.gather(
-            self._inventory.low_stock(user_id, ids, threshold),
-            self._sales.product_sales(user_id, ids, [window], per_store=True),
-        )
+        low = await self._inventory.low_stock(user_id, ids, threshold)
+        sold = await self._sales.product_sales(
+            user_id, ids, [window], per_store=True,
+            product_ids=frozenset(s.product.product_id for s in low))
         units = {(r.store_id, r.product.product_id): r.units for r in sold}
         by_id = {s.store_id: s for s in stores}
         alerts = sorted(

@@ -87,7 +87,9 @@ def periods(text: str) -> list[TimePeriod]:
 
 @pytest.mark.parametrize("user", [SEATTLE_MANAGER, REGIONAL, HEAD_OFFICE, NOBODY],
                          ids=["seattle", "regional", "head_office", "nobody"])
-async def test_identical_results(memory: Adapters, postgres: Adapters, user: UserId) -> None:
+async def test_identical_results(memory: Adapters, postgres: Adapters, user: UserId,
+                                 records: RetailRecords) -> None:
+    some_products = frozenset(sorted(records.products)[::20])
     for text in PERIODS:
         both = periods(text)
         for stores in (ALL_STORES, frozenset({SEATTLE_ID})):
@@ -98,11 +100,13 @@ async def test_identical_results(memory: Adapters, postgres: Adapters, user: Use
                 expected = await getattr(memory.sales, method)(user, stores, *args)
                 assert await getattr(postgres.sales, method)(user, stores, *args) == expected, (
                     method, text)
-            for per_store in (False, True):
-                expected = await memory.sales.product_sales(user, stores, both,
-                                                            per_store=per_store)
-                got = await postgres.sales.product_sales(user, stores, both, per_store=per_store)
-                assert got == expected, ("product_sales", text, per_store)
+            for per_store, products in ((False, None), (True, None), (True, some_products),
+                                        (False, frozenset())):
+                expected = await memory.sales.product_sales(
+                    user, stores, both, per_store=per_store, product_ids=products)
+                got = await postgres.sales.product_sales(
+                    user, stores, both, per_store=per_store, product_ids=products)
+                assert got == expected, ("product_sales", text, per_store, products)
     for threshold in (None, 0, 7):
         expected = await memory.inventory.low_stock(user, ALL_STORES, threshold)
         assert await postgres.inventory.low_stock(user, ALL_STORES, threshold) == expected
