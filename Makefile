@@ -35,6 +35,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/rls_overhead.py --scale large
 	$(BIN)/python bench/tool_overhead.py
 	$(BIN)/python bench/analytics.py
+	$(BIN)/python bench/search_quality.py
+	$(BIN)/python bench/vector_search.py --products 100000
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
