@@ -53,19 +53,25 @@ class PsycopgAuditLog(AuditLog):
             self._scheduled = loop.create_task(self._flush_later())
 
     async def flush(self) -> None:
+        """Write the records accepted before this call. Not those that arrive while it writes:
+        under steady load that would turn one flush into an endless run of tiny batches."""
         async with self._lock:
-            while self._pending:
-                batch = self._pending[: self._batch_size]
+            remaining = len(self._pending)
+            while remaining > 0 and self._pending:
+                batch = self._pending[: min(self._batch_size, remaining)]
                 try:
                     await self._write(batch)
                 except (psycopg.Error, PoolTimeout):
                     log.exception("audit write failed; %d records kept", len(self._pending))
                     return
                 del self._pending[: len(batch)]
+                remaining -= len(batch)
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(self._flush_delay_s)
         await self.flush()
+        if self._pending:  # arrived while writing (or the write failed): next round
+            self._scheduled = asyncio.get_running_loop().create_task(self._flush_later())
 
     async def _write(self, batch: list[ToolCallRecord]) -> None:
         payload = json.dumps([_as_json(r) for r in batch])

@@ -44,3 +44,30 @@ async def test_recording_never_waits_and_full_batches_go_at_once(
     assert _count(database.admin_url, tool) >= 100
     await audit.flush()
     assert _count(database.admin_url, tool) == 120
+
+
+async def test_steady_load_is_written_in_few_batches(
+    rls_database: RlsDatabase, database: DatabaseEndpoints
+) -> None:
+    tool = f"steady_probe_{time.monotonic_ns()}"
+    audit = PsycopgAuditLog(rls_database, flush_delay_s=0.2)
+    writes = 0
+    write = audit._write
+
+    async def counted(batch: list[ToolCallRecord]) -> None:
+        nonlocal writes
+        writes += 1
+        await write(batch)
+
+    audit._write = counted  # type: ignore[method-assign]
+    record = ToolCallRecord(called_at=datetime.now(UTC), user_id=None, tool=tool,
+                            argument_digest="0" * 64, sql_fingerprint=None, row_count=None,
+                            duration_ms=1.0, outcome="ok", error_code=None)
+    started = time.monotonic()
+    while time.monotonic() - started < 1.0:  # ~1 s of steady calls
+        await audit.record(record)
+        await asyncio.sleep(0.002)
+    await audit.flush()
+    recorded = _count(database.admin_url, tool)
+    assert recorded > 100
+    assert writes <= 10, f"{writes} writes for {recorded} records"
