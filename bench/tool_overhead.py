@@ -233,6 +233,7 @@ def markdown(levels: list[Level], machine: dict[str, object], seconds: float) ->
         "psycopg pool of 10 in the load generator's process. Cache off: every call reaches",
         "PostgreSQL (guard, RLS context, server-side cursor, audit, metrics, log line). Cache on:",
         "all but the first call are cache hits. The load generator shares the 2 cores.",
+        "Server log level WARNING (at INFO each call also writes its one log line).",
         "",
         "| path | clients | calls/s | p50 ms | p50 vs bare | p99 ms | errors |"
         " server CPU ms/call |",
