@@ -14,7 +14,9 @@ class SalesRepository(Protocol):
     """Every method reads as `user_id` (so the database's row-level security limits the rows
     to that user's stores: an unknown user sees nothing) and only the stores in `store_ids`.
     Only orders with status 'completed' count; an order belongs to the UTC day of its
-    order_date. Nothing is returned for a (period, store, product, day) without sales."""
+    order_date. Nothing is returned for a (period, store, product, day) without sales. Rows
+    come in the order of `periods`, then by store id and product id; cost is units x the
+    product's current unit cost."""
 
     async def store_sales(
         self, user_id: UserId, store_ids: frozenset[StoreId], periods: Sequence[TimePeriod]
