@@ -97,6 +97,15 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("url", help="print the query role's connection string (for psql)")
     db_commands.add_parser("stop", help="stop the embedded database server")
 
+    embeddings = commands.add_parser("embeddings", help="product vectors for semantic search")
+    embeddings_commands = embeddings.add_subparsers(dest="embeddings_command", required=True,
+                                                    parser_class=OneLineErrorParser)
+    build = embeddings_commands.add_parser(
+        "build", help="embed the products whose vector is missing or stale (resumable)"
+    )
+    build.add_argument("--provider", choices=("local", "openai", "azure"),
+                       help="embedding provider (default ZAVA_EMBEDDINGS, i.e. local)")
+
     users = commands.add_parser("users", help="list the users and the stores they see")
     users.add_argument("--json", action="store_true")
 
@@ -139,8 +148,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "db status": commands.db_status,
         "db url": commands.db_url,
         "db stop": commands.db_stop,
+        "embeddings build": commands.embeddings_build,
     }
-    key = args.command if args.command != "db" else f"db {args.db_command}"
+    subcommand = getattr(args, f"{args.command}_command", None)
+    key = args.command if subcommand is None else f"{args.command} {subcommand}"
     return handlers[key](args, settings)
 
 
