@@ -72,15 +72,6 @@ class EmbeddedPostgresServer:
             self._server.cleanup()  # type: ignore[attr-defined]
             self._server = None
 
-    def drop_database(self) -> None:
-        """Remove the Zava database (for `db init --reset` and for a failed first init)."""
-        if self._server is None:
-            raise RuntimeError("the embedded server is not started")
-        admin_root = self._server.get_uri()  # type: ignore[attr-defined]
-        with psycopg.connect(admin_root, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE_NAME}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
-
 
 def prune_dead_handle_pids(path: Path) -> None:
     """Drop pids of processes that no longer exist from the wheel's handle list.

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
@@ -125,7 +125,7 @@ async def test_schema_tool_shows_only_visible_values(client_for) -> None:
 
 
 @pytest.fixture
-async def audit_count(database: DatabaseEndpoints) -> AsyncIterator:
+def audit_count(database: DatabaseEndpoints) -> Callable[[], int]:
     def count() -> int:
         with psycopg.connect(database.admin_url) as conn:
             return conn.execute("SELECT count(*) FROM audit.tool_calls").fetchone()[0]
