@@ -52,8 +52,10 @@ def bench_database(scale: str, products: int | None = None) -> DatabaseEndpoints
     suffix = f"-{products}" if products else ""
     server = EmbeddedPostgresServer(ROOT / ".data" / f"bench-{scale}{suffix}")
     endpoints = server.start()
-    if not provisioning.status(endpoints).initialised:
-        print(f"loading the {scale} dataset (once)…", file=sys.stderr)
+    state = provisioning.status(endpoints)
+    if not (state.initialised and state.schema_version == state.latest_version):
+        # first run loads the data; a later one only applies migrations added since
+        print(f"initialising the {scale} dataset…", file=sys.stderr)
         provisioning.initialise(
             endpoints,
             provisioning.DemoDataRequest(seed=42, scale=scale, products=products,

@@ -43,15 +43,18 @@ def connection_retries(attempts: int = 3) -> AsyncRetrying:
 
 
 async def _configure(conn: AsyncConn) -> None:
-    # Autocommit so the pool's reset can run RESET ALL outside a transaction; every request
+    # Autocommit so the pool's reset can run DISCARD ALL outside a transaction; every request
     # opens its own explicit transaction anyway.
     await conn.set_autocommit(True)
 
 
 async def _reset(conn: AsyncConn) -> None:
-    # Undo anything a request changed at session level (RESET ALL restores the startup values,
-    # including default_transaction_read_only=on from the connection options).
-    await conn.execute("RESET ALL")
+    # Undo anything a request left at session level before another user's request gets the
+    # connection. DISCARD ALL = RESET ALL (back to the startup values, including
+    # default_transaction_read_only=on from the connection options) + DEALLOCATE ALL + DISCARD
+    # PLANS + closing cursors: no plan made under this request's signed context survives it,
+    # which the plan-time store scope (sql/009) relies on.
+    await conn.execute("DISCARD ALL")
 
 
 def make_query_pool(
@@ -82,7 +85,10 @@ def make_query_pool(
         configure=_configure,
         reset=_reset,
         check=AsyncConnectionPool.check_connection,
-        kwargs={"application_name": "zava-mcp", "options": options},
+        # prepare_threshold=None: psycopg never turns a repeated statement into a server-side
+        # prepared statement, whose cached plan would keep the store list folded in for the
+        # first caller (sql/009).
+        kwargs={"application_name": "zava-mcp", "options": options, "prepare_threshold": None},
         name="zava-query",
     )
 
