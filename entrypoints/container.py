@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from adapters.cache.memory import MemoryCacheStore, StaticDataVersion
 from adapters.cache.redis_store import RedisCacheStore
+from adapters.embeddings.metered import MeteredEmbeddingProvider
 from adapters.memory.access import InMemoryAccessDirectory
 from adapters.memory.analytics import (
     DEMO_SEED,
@@ -197,7 +198,12 @@ class Container(containers.DeclarativeContainer):
 
     # product search: providers construct lazily; the local model loads on first use
     embedding_settings = providers.Singleton(load_embedding_settings)
-    embedding_provider = providers.Singleton(embedding_provider_for, settings, embedding_settings)
+    embedding_backend = providers.Singleton(embedding_provider_for, settings, embedding_settings)
+    embedding_provider_name = providers.Callable(lambda settings: settings.embeddings, settings)
+    # what everything else uses: the chosen provider, its latency reported per call
+    embedding_provider = providers.Singleton(
+        MeteredEmbeddingProvider, embedding_backend, metrics, embedding_provider_name
+    )
     product_search_repository = providers.Singleton(
         lambda database, settings: PsycopgProductSearchRepository(
             database, timeout_s=settings.query_timeout_s
@@ -225,11 +231,12 @@ def in_memory_container(settings: Settings) -> Container:
         providers.Singleton(InMemoryAccessDirectory.from_demo_data)
     )
     container.audit_log.override(providers.Singleton(InMemoryAuditLog))
-    container.embedding_provider.override(providers.Singleton(HashingEmbeddingProvider))
+    container.embedding_backend.override(providers.Singleton(HashingEmbeddingProvider))
+    container.embedding_provider_name.override(providers.Object("hashing"))
     container.product_search_repository.override(providers.Singleton(
         InMemoryProductSearchRepository.from_demo_data,
         container.access_directory,
-        container.embedding_provider,
+        container.embedding_backend,  # the fake's vectors directly (no provider call to time)
     ))
     container.data_version.override(providers.Singleton(StaticDataVersion))
     # the demo data `zava-mcp db init` would load today, built on the first analytics call

@@ -113,6 +113,27 @@ async def test_metrics_count_real_calls(server: RunningServer,
     assert any("<>" in getattr(r, "sql_fingerprint", "") for r in slow)
 
 
+@pytest.mark.anyio
+async def test_embedding_latency_counts_each_query_embedding(server: RunningServer) -> None:
+    before = scrape(server)
+    await _calls(server, [
+        ("semantic_search_products", {"query_description": "something to cut branches",
+                                      "max_rows": 3}),
+        ("semantic_search_products", {"query_description": " "}),  # rejected before embedding
+    ])
+    after = scrape(server)
+
+    def delta(name: str) -> float:
+        return value(after, name, provider="local") - value(before, name, provider="local")
+
+    # the local model (the default provider) embedded the one valid query, once
+    assert delta("zava_embedding_duration_seconds_count") == 1
+    assert delta("zava_embedding_duration_seconds_sum") > 0
+    assert value(after, "zava_embedding_duration_seconds_bucket", provider="local",
+                 le="+Inf") == value(after, "zava_embedding_duration_seconds_count",
+                                     provider="local")
+
+
 def test_metrics_are_outside_auth_and_carry_no_tenant_data(server: RunningServer) -> None:
     response = httpx2.get(server.base_url + "/metrics", timeout=5)
     assert response.status_code == 200
