@@ -5,7 +5,10 @@ below names a product the way a shelf label does and describes, in plain languag
 FOR ("cuts through branches up to 3/4 inch"), so a question such as "something to cut branches"
 finds pruning shears. Templates expand into variants (sizes, packs) to form the curated set of
 about 400 products; larger catalogues (`--products N`, up to 100k+) add brand x series x model
-variants of the same templates, whose descriptions stay truthful to what the product does.
+variants of the same templates, whose descriptions stay truthful to what the product does and
+are each the product's own: the first sentence (what search embeds) adds a look or origin, the
+product line, who buys it and how it stands in the range, so 100k products have 100k texts
+rather than a few hundred copies (which a vector index handles badly, see sql/007).
 
 Everything is pure and deterministic for (seed, count): a `random.Random(seed)` instance picks
 brands and jitters prices; nothing reads the clock or global random state.
@@ -14,8 +17,9 @@ brands and jitters prices; nothing reads the clock or global random state.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from adapters.demodata.reference import CATEGORIES
@@ -125,6 +129,162 @@ SERIES: tuple[tuple[str, float, str], ...] = (
     ("Home", 0.85, "The Home series is designed for homeowners tackling weekend projects."),
     ("XT", 1.2, "The XT series is tuned for extended run time and tougher conditions."),
 )
+
+# What makes each extension product's text its own (the curated products do not use these).
+# The first sentence of a description is what gets embedded for search (product type + first
+# sentence), so an extension product's first sentence says what the product is for, as its
+# template does, then adds a look or origin (per category), its product line, who buys it
+# (per category) and how it stands in the range: "..., in red and black, from the Pro line,
+# popular with weekend DIYers and a long-time customer favourite." Every phrase is true of
+# every product type of its category. Each template walks through the combinations in a
+# seeded order, so no two of its products share a first sentence (see _extended_specs).
+LOOKS: dict[str, tuple[str, ...]] = {
+    "Hand Tools": ("in black and orange", "in red and black", "in yellow and black",
+                   "in blue and grey", "in high-visibility green", "in matte black",
+                   "in orange and grey", "in navy and silver"),
+    "Power Tools": ("in yellow and black", "in teal and black", "in red and grey",
+                    "in orange and black", "in lime green and grey", "in blue and black",
+                    "in slate grey", "in white and red"),
+    "Paint & Finishes": ("made in Ohio", "made in Pennsylvania", "made in Ontario",
+                         "made in Texas", "made in North Carolina", "made in Minnesota",
+                         "made in Georgia", "made in California"),
+    "Hardware": ("made in Illinois", "made in Ohio", "made in Wisconsin", "made in Michigan",
+                 "made in Indiana", "made in Tennessee", "made in Ontario", "made in Taiwan"),
+    "Lumber & Building Materials": ("sourced from Oregon", "sourced from Georgia",
+                                    "sourced from British Columbia",
+                                    "sourced from Washington State", "sourced from Alabama",
+                                    "sourced from Ontario", "sourced from Idaho",
+                                    "sourced from Texas"),
+    "Electrical": ("made in Mexico", "made in Ohio", "made in Tennessee",
+                   "made in North Carolina", "made in Texas", "made in Ontario",
+                   "made in Kentucky", "made in South Carolina"),
+    "Plumbing": ("made in Ohio", "made in Texas", "made in Pennsylvania", "made in Illinois",
+                 "made in Mexico", "made in Indiana", "made in Ontario", "made in Tennessee"),
+    "Garden & Outdoor": ("made in Oregon", "made in Ohio", "made in Michigan",
+                         "made in North Carolina", "made in Georgia", "made in Wisconsin",
+                         "made in Ontario", "made in Tennessee"),
+    "Storage & Organization": ("in black", "in graphite grey", "in white", "in red and black",
+                               "in blue and grey", "in charcoal", "in silver and black",
+                               "in sand beige"),
+}
+AUDIENCES: dict[str, tuple[str, ...]] = {
+    "Hand Tools": ("popular with weekend DIYers", "a favourite of finish carpenters",
+                   "chosen by property maintenance crews",
+                   "a staple of first-time homeowners' toolkits",
+                   "used daily by remodeling contractors", "trusted by facilities technicians",
+                   "a common pick for apartment renters", "well liked by hobby woodworkers"),
+    "Power Tools": ("popular with weekend DIYers", "built for remodeling contractors",
+                    "a favourite of cabinet makers", "chosen by property maintenance crews",
+                    "a common pick for first-time homeowners", "used daily by framing crews",
+                    "well liked by hobby woodworkers",
+                    "trusted by handymen and small contractors"),
+    "Paint & Finishes": ("popular with weekend DIYers", "a favourite of professional painters",
+                         "chosen by property managers for quick turnovers",
+                         "a common pick for first-time homeowners",
+                         "used by remodeling contractors", "well liked by furniture refinishers",
+                         "trusted by apartment maintenance crews",
+                         "a staple for rental-unit touch-ups"),
+    "Hardware": ("popular with weekend DIYers", "a favourite of handymen",
+                 "chosen by property maintenance crews",
+                 "a common pick for first-time homeowners", "used by remodeling contractors",
+                 "stocked by many general contractors", "trusted by apartment maintenance teams",
+                 "well liked by hobby builders"),
+    "Lumber & Building Materials": ("popular with weekend DIYers",
+                                    "used by framing and remodeling crews",
+                                    "chosen by general contractors",
+                                    "a common pick for first-time homeowners",
+                                    "trusted by custom home builders",
+                                    "well liked by hobby builders",
+                                    "popular with property managers for repairs",
+                                    "a favourite of handymen"),
+    "Electrical": ("popular with weekend DIYers", "a favourite of licensed electricians",
+                   "chosen by property maintenance crews",
+                   "a common pick for first-time homeowners", "used by remodeling contractors",
+                   "trusted by facilities managers",
+                   "specified by many electrical contractors",
+                   "a staple of rental-unit upkeep"),
+    "Plumbing": ("popular with weekend DIYers", "a favourite of licensed plumbers",
+                 "chosen by property maintenance crews",
+                 "a common pick for first-time homeowners", "used by remodeling contractors",
+                 "trusted by facilities managers", "a staple of rental-unit upkeep",
+                 "well liked by landlords"),
+    "Garden & Outdoor": ("popular with weekend gardeners", "a favourite of landscaping crews",
+                         "chosen by community garden groups",
+                         "a common pick for first-time homeowners", "used by groundskeepers",
+                         "well liked by vegetable growers",
+                         "trusted by property maintenance crews",
+                         "a staple for suburban yards"),
+    "Storage & Organization": ("popular with busy families",
+                               "a favourite of professional organizers",
+                               "chosen by property managers",
+                               "a common pick for first apartments",
+                               "used by mechanics and hobbyists",
+                               "well liked by small-space renters",
+                               "trusted by garage remodelers", "a staple for move-in day"),
+}
+STANDINGS: tuple[str, ...] = (
+    "a long-time customer favourite", "new to the range this year",
+    "one of this season's best sellers", "highly rated by customers",
+    "a staff pick at many stores", "recommended by our store associates",
+)
+DETAILS = 8 * 8 * len(STANDINGS)  # look x audience x standing: the combinations per template
+
+# One line about each brand, closing an extension product's description.
+BRAND_NOTES: dict[str, str] = {
+    "Ironridge": "Ironridge has forged hand tools in Pennsylvania since 1948.",
+    "Northfield": "Northfield designs its tools with input from working carpenters.",
+    "Stoutmark": "Stoutmark tests every production batch for hardness and fit before it ships.",
+    "Truecraft": "Truecraft builds its tools for accuracy and long service.",
+    "Cascade Forge": "Cascade Forge is a family-owned toolmaker from the Pacific Northwest.",
+    "VoltEdge": "VoltEdge is known for its service centers and fast warranty repairs.",
+    "Ridgeback": "Ridgeback has supplied tools to framing and remodeling crews for four "
+                 "decades.",
+    "Torqline": "Torqline is an engineering-led brand focused on durability.",
+    "Kestrel": "Kestrel designs its products in Denver and backs them with responsive support.",
+    "Summit Power": "Summit Power is a value-minded brand sold in hardware stores nationwide.",
+    "Evercoat": "Evercoat has made paints and coatings since 1921.",
+    "Harbor Hue": "Harbor Hue is a coastal brand known for weather-tested products.",
+    "TrueTone": "TrueTone is a favorite of color-conscious designers and decorators.",
+    "Cedarline": "Cedarline specializes in wood care and finishing products.",
+    "Rainshield": "Rainshield tests its products in a lab that simulates four seasons of "
+                  "weather.",
+    "BoltLine": "BoltLine has supplied builders and hardware stores since 1952.",
+    "Fastenright": "Fastenright checks every production run for strength and finish.",
+    "Anchorpoint": "Anchorpoint publishes load ratings and installation guides for its "
+                   "products online.",
+    "Steelcrest": "Steelcrest is a Midwest manufacturer known for sturdy, no-nonsense "
+                  "hardware.",
+    "Holdfast": "Holdfast offers a no-hassle replacement policy on everything it makes.",
+    "Timberline": "Timberline is a regional building-products supplier with its own "
+                  "distribution yards.",
+    "Pacific Mills": "Pacific Mills has produced building materials on the West Coast since "
+                     "1936.",
+    "Stonebridge": "Stonebridge is a builder-trusted brand of construction materials.",
+    "Coastal Ply": "Coastal Ply is known for consistent quality from batch to batch.",
+    "Granitebay": "Granitebay makes products for professional crews and homeowners alike.",
+    "Brightway": "Brightway products are safety-certified and backed by responsive customer "
+                 "support.",
+    "Lumera": "Lumera started as a lighting company and now designs a full range of electrical "
+              "products.",
+    "Voltmaster": "Voltmaster has supplied electricians since 1958.",
+    "Northstar": "Northstar focuses on simple, reliable products that are easy to install.",
+    "Wattwise": "Wattwise designs its products with energy savings in mind.",
+    "Flowright": "Flowright has supplied plumbing parts to homes and contractors since 1946.",
+    "AquaSeal": "AquaSeal designs its products to make repairs quick and dry.",
+    "PipeMaster": "PipeMaster is a brand trusted by service plumbers.",
+    "Clearwater": "Clearwater designs its products around water efficiency.",
+    "Riverstone": "Riverstone is a family-owned plumbing brand with a free help line.",
+    "GreenReach": "GreenReach builds garden products for big yards and small ones.",
+    "Meadowcraft": "Meadowcraft has made garden tools and supplies since 1932.",
+    "Yardwise": "Yardwise is known for clever, time-saving designs.",
+    "Fernhill": "Fernhill tests its products in its own demonstration gardens.",
+    "Evergrove": "Evergrove is a value-minded garden brand found in stores nationwide.",
+    "StackRight": "StackRight designs products that fit together and stack neatly.",
+    "Garage Logic": "Garage Logic started in garages and now designs storage for every room.",
+    "Tidyhaus": "Tidyhaus is known for clean, modern designs.",
+    "Sturdibox": "Sturdibox builds its products to carry heavy loads.",
+    "Orderly": "Orderly offers a lifetime guarantee on its products.",
+}
 
 
 def _types() -> tuple[_Type, ...]:
@@ -1190,6 +1350,7 @@ class _Spec:
     weight: float  # raw popularity before per-type normalisation
     price_cents: int
     cost_cents: int
+    detail: int = 0  # extension products: which look x audience x standing (< DETAILS)
 
 
 def product_types() -> tuple[tuple[str, str], ...]:
@@ -1225,7 +1386,8 @@ def build_catalogue(seed: int, count: int = CURATED_COUNT_HINT) -> list[Catalogu
     if count <= len(curated):
         chosen = _trim(curated, count)
     else:
-        extra = _extended_specs(types, curated, _rng(f"zava-catalogue:{seed}:extended"))
+        extra = _extended_specs(types, curated, _rng(f"zava-catalogue:{seed}:extended"),
+                                _rng(f"zava-catalogue:{seed}:details"))
         chosen = curated + [next(extra) for _ in range(count - len(curated))]
     return _finish(chosen, curated)
 
@@ -1263,11 +1425,21 @@ def _trim(curated: list[_Spec], count: int) -> list[_Spec]:
 
 
 def _extended_specs(
-    types: tuple[_Type, ...], curated: list[_Spec], rng: random.Random
+    types: tuple[_Type, ...], curated: list[_Spec], rng: random.Random,
+    details_rng: random.Random,
 ) -> Iterator[_Spec]:
     """Endless deterministic stream of extra products: round r gives every template variant a
-    new brand/series combination (and a model number once the combinations run out)."""
+    new brand/series combination (and a model number once the combinations run out).
+
+    Each product also gets a detail (look x audience x standing, see LOOKS): the products of a
+    template that share a series take the template's details in its own seeded order, one per
+    product, so no two products of a template share a first sentence until one series has
+    had DETAILS of them (with at most 3 variants a template: 128 rounds per series, 1,280
+    rounds, over 500,000 products). `details_rng` only shuffles those orders; prices and
+    weights come from `rng` alone, as before details existed."""
     brand_of = {id(s.template): s.brand for s in curated}
+    orders: dict[int, list[int]] = {}  # template -> its details in seeded order
+    uses: dict[tuple[int, str], int] = {}  # (template, series) -> products so far
     # Interleave templates across types so a partial round still covers every category.
     order = sorted(
         ((pos, ti, kind, tpl) for ti, kind in enumerate(types)
@@ -1289,10 +1461,17 @@ def _extended_specs(
                 brand = ""
                 series = SERIES[(rnd - 1) % len(SERIES)]
                 combos = len(SERIES)
+            details = orders.get(id(tpl))
+            if details is None:
+                details = orders[id(tpl)] = list(range(DETAILS))
+                details_rng.shuffle(details)
             for vi in range(len(tpl.variants)):
                 model = f"{kind.code}-{rnd:03d}{vi}" if rnd > combos else None
                 weight = rng.lognormvariate(0.0, 0.75)
-                yield _priced(rng, ti, kind, tpl, vi, brand, series, model, weight)
+                spec = _priced(rng, ti, kind, tpl, vi, brand, series, model, weight)
+                used = uses.get((id(tpl), series[0]), 0)
+                uses[id(tpl), series[0]] = used + 1
+                yield replace(spec, detail=details[used % DETAILS])
 
 
 def _priced(
@@ -1374,6 +1553,27 @@ def _render_name(spec: _Spec) -> str:
 def _render_description(spec: _Spec) -> str:
     label = spec.template.variants[spec.variant][0]
     text = spec.template.description.replace("{v}", label).replace("  ", " ")
-    if spec.series is not None:
-        text = f"{text} {spec.series[2]}"
-    return text
+    if spec.series is None:
+        return text
+    # an extension product: its own first sentence, then the template's other sentences, its
+    # product line and its brand
+    category = spec.kind.category
+    detail, standing = divmod(spec.detail, len(STANDINGS))
+    look, audience = divmod(detail, len(AUDIENCES[category]))
+    first, rest = _first_sentence(text)
+    end = first[-1] if first[-1] in ".!?" else "."
+    first = (f"{first.rstrip('.!?')}, {LOOKS[category][look]}, from the {spec.series[0]} line,"
+             f" {AUDIENCES[category][audience]} and {STANDINGS[standing]}{end}")
+    parts = (first, rest, spec.series[2], BRAND_NOTES[spec.brand] if spec.brand else "")
+    return " ".join(part for part in parts if part)
+
+
+_SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z0-9])")  # as search splits it (embedding_index)
+
+
+def _first_sentence(text: str) -> tuple[str, str]:
+    """(the first sentence with its full stop, the rest)."""
+    match = _SENTENCE_END.search(text)
+    if match is None:
+        return text, ""
+    return text[:match.end()], text[match.end():].strip()

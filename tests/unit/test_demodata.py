@@ -16,7 +16,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.demodata.catalogue import build_catalogue, curated_size, product_types
+from adapters.demodata.catalogue import (
+    AUDIENCES,
+    BRAND_NOTES,
+    BRANDS,
+    DETAILS,
+    LOOKS,
+    STANDINGS,
+    CatalogueProduct,
+    build_catalogue,
+    curated_size,
+    product_types,
+)
 from adapters.demodata.generator import (
     LOAD_ORDER,
     TABLE_COLUMNS,
@@ -27,6 +38,8 @@ from adapters.demodata.generator import (
     generate_dataset,
 )
 from adapters.demodata.reference import CATEGORIES, REGIONS, STORES, USERS
+from domain.model import ProductText
+from domain.services.embedding_index import product_document
 
 SEED = 7
 ANCHOR = date(2026, 6, 30)
@@ -180,6 +193,25 @@ def test_extended_catalogues_stay_unique_and_balanced() -> None:
     per_category = Counter(p.category for p in products)
     assert set(per_category) == set(CATEGORIES)
     assert max(per_category.values()) < 2 * min(per_category.values())
+
+
+def test_extension_products_each_have_their_own_text_to_embed() -> None:
+    # search embeds the product type and the description's first sentence: copies of one text
+    # would leave a 100k catalogue with a few hundred distinct vectors
+    products = build_catalogue(SEED, 20_000)
+    curated, extension = products[: curated_size()], products[curated_size():]
+
+    def documents(of: list[CatalogueProduct]) -> set[str]:
+        return {product_document(ProductText(
+            "id", p.name, p.description, p.category, p.product_type, None, None)) for p in of}
+
+    assert len(documents(extension)) == len(extension)
+    assert not documents(extension) & documents(curated)
+    pruners = next(p for p in extension if "Pruning Shears" in p.name)
+    assert "branches" in pruners.description.split(". ")[0]
+    assert all(len(options) * len(AUDIENCES[c]) * len(STANDINGS) == DETAILS
+               for c, options in LOOKS.items())
+    assert set(BRAND_NOTES) == {b for brands in BRANDS.values() for b in brands}
 
 
 def test_tiny_catalogues_still_cover_every_category() -> None:
