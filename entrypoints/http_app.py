@@ -27,7 +27,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from entrypoints.container import Container
 from entrypoints.health import HealthChecker
@@ -160,7 +160,7 @@ def run_http_server(app: Starlette, host: str, port: int, settings: Settings,
     (built here for the checks and the banner) then only serves as the template."""
     options: dict[str, Any] = dict(
         host=host, port=port, log_config=None, log_level=settings.log_level.lower(),
-        http=NoDelayH11Protocol,
+        loop="uvloop", http=NoDelayHttpToolsProtocol,
         server_header=False, timeout_graceful_shutdown=10,
         access_log=False,  # every tool call logs its own line (entrypoints/tool_calls.py)
     )
@@ -171,11 +171,11 @@ def run_http_server(app: Starlette, host: str, port: int, settings: Settings,
     uvicorn.run("entrypoints.http_app:worker_app", factory=True, workers=workers, **options)
 
 
-class NoDelayH11Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol with TCP_NODELAY on every connection. asyncio sets it only
-    on sockets created with proto=IPPROTO_TCP; the listening socket uvicorn binds for
-    `--workers` has proto 0, so without this each response waited ~40 ms for a delayed ACK
-    (Nagle)."""
+class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools (llhttp) HTTP/1.1 protocol with TCP_NODELAY on every connection.
+    The event loop may set it only on sockets created with proto=IPPROTO_TCP; the listening
+    socket uvicorn binds for `--workers` has proto 0, so without this each response could wait
+    ~40 ms for a delayed ACK (Nagle)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")

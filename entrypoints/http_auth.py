@@ -51,6 +51,8 @@ log = logging.getLogger("zava.auth")
 LOCAL_SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name under ZAVA_DATA_DIR
 KNOWN_USER_TTL_S = 60.0
 KNOWN_USER_CACHE_SIZE = 10_000
+VERIFIED_TOKEN_TTL_S = 60.0
+VERIFIED_TOKEN_CACHE_SIZE = 4_096
 
 
 def is_loopback_host(host: str) -> bool:
@@ -195,6 +197,42 @@ class KnownUserCache:
             self._answers.popitem(last=False)
 
 
+class VerifiedTokenCache:
+    """Remembers the claims of tokens that verified, so a client sending the same bearer token
+    on every request pays for one signature check a minute, not one per request (it was 7% of
+    a cached tool call's CPU). An entry ends at the token's `exp` (the expiry still holds to the
+    second) or after `ttl_s`, whichever is first, so a key withdrawn from the JWKS stops working
+    within `ttl_s`. Only successes are kept; bounded, least recently used first out."""
+
+    def __init__(
+        self, ttl_s: float = VERIFIED_TOKEN_TTL_S, max_size: int = VERIFIED_TOKEN_CACHE_SIZE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._ttl_s = ttl_s
+        self._max_size = max_size
+        self._clock = clock
+        self._claims: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+
+    def get(self, token: str) -> dict[str, Any] | None:
+        entry = self._claims.get(token)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            del self._claims[token]
+            return None
+        self._claims.move_to_end(token)
+        return entry[1]
+
+    def put(self, token: str, claims: dict[str, Any]) -> None:
+        if self._ttl_s <= 0:
+            return
+        until = min(float(claims["exp"]), self._clock() + self._ttl_s)
+        self._claims[token] = (until, claims)
+        self._claims.move_to_end(token)
+        while len(self._claims) > self._max_size:
+            self._claims.popitem(last=False)
+
+
 class BearerTokenVerifier(TokenVerifier):
     """The SDK's TokenVerifier: a verified JWT of a known user, or no access."""
 
@@ -206,12 +244,14 @@ class BearerTokenVerifier(TokenVerifier):
         resource: str,
         required_scope: str,
         cache: KnownUserCache | None = None,
+        verified: VerifiedTokenCache | None = None,
     ) -> None:
         self._verifier = verifier
         self._identity = identity
         self._resource = resource
         self._required_scope = required_scope
         self._cache = cache or KnownUserCache()
+        self._verified = verified or VerifiedTokenCache()
 
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
@@ -235,9 +275,15 @@ class BearerTokenVerifier(TokenVerifier):
         )
 
     async def _verified_claims(self, token: str) -> dict[str, Any]:
+        claims = self._verified.get(token)
+        if claims is not None:
+            return claims
         if self._verifier.may_block:
-            return await anyio.to_thread.run_sync(self._verifier.verify, token)
-        return self._verifier.verify(token)
+            claims = await anyio.to_thread.run_sync(self._verifier.verify, token)
+        else:
+            claims = self._verifier.verify(token)
+        self._verified.put(token, claims)
+        return claims
 
     async def _is_known_user(self, subject: str) -> bool:
         try:

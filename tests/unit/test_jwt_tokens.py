@@ -38,6 +38,7 @@ from domain.services.identity import IdentityService
 from entrypoints.http_auth import (
     BearerTokenVerifier,
     KnownUserCache,
+    VerifiedTokenCache,
     bearer_caller,
     is_loopback_host,
     resolve_jwt_config,
@@ -479,6 +480,75 @@ def test_known_user_cache_is_bounded() -> None:
         cache.put(user, True)
     assert cache.get(users[0]) is None
     assert cache.get(users[2]) is True
+
+
+class CountingJwtVerifier(JwtVerifier):
+    def __init__(self) -> None:
+        super().__init__(issuer="zava-mcp", audience="zava-retail", secret=SECRET)
+        self.checks = 0
+
+    def verify(self, token: str) -> dict[str, Any]:
+        self.checks += 1
+        return super().verify(token)
+
+
+def _verifier_with_token_cache(
+    jwt_verifier: JwtVerifier, clock: Callable[[], float], max_size: int = 100
+) -> BearerTokenVerifier:
+    identity = IdentityService(CountingDirectory(),
+                               FixedClock(datetime(2026, 6, 30, tzinfo=UTC)))
+    return BearerTokenVerifier(
+        jwt_verifier, identity, resource=RESOURCE, required_scope="zava:read",
+        verified=VerifiedTokenCache(ttl_s=60, max_size=max_size, clock=clock),
+    )
+
+
+@pytest.mark.anyio
+async def test_a_verified_token_is_checked_once_a_minute_not_per_request() -> None:
+    wall = FakeMonotonic()
+    wall.now = time.time()
+    counting = CountingJwtVerifier()
+    verifier = _verifier_with_token_cache(counting, wall)
+    token = _hs(exp=int(wall.now) + 3600)
+    for _ in range(5):
+        access = await verifier.verify_token(token)
+        assert access is not None
+        assert access.subject == SEATTLE
+    assert counting.checks == 1
+    wall.now += 61
+    assert await verifier.verify_token(token) is not None
+    assert counting.checks == 2
+
+
+@pytest.mark.anyio
+async def test_a_cached_token_still_ends_at_its_expiry() -> None:
+    wall = FakeMonotonic()
+    wall.now = time.time()
+    counting = CountingJwtVerifier()
+    verifier = _verifier_with_token_cache(counting, wall)
+    token = _hs(exp=int(wall.now) + 10)
+    assert await verifier.verify_token(token) is not None
+    wall.now += 11  # past exp, within the minute: the cache no longer vouches for it
+    await verifier.verify_token(token)
+    assert counting.checks == 2
+
+
+@pytest.mark.anyio
+async def test_rejected_tokens_are_never_cached() -> None:
+    counting = CountingJwtVerifier()
+    verifier = _verifier_with_token_cache(counting, time.time)
+    for _ in range(3):
+        assert await verifier.verify_token(_hs(aud="elsewhere")) is None
+    assert counting.checks == 3
+
+
+def test_verified_token_cache_is_bounded() -> None:
+    cache = VerifiedTokenCache(ttl_s=60, max_size=2)
+    exp = time.time() + 300
+    for token in ("a", "b", "c"):
+        cache.put(token, {"exp": exp, "sub": token})
+    assert cache.get("a") is None
+    assert cache.get("c") == {"exp": exp, "sub": "c"}
 
 
 def test_caller_outside_an_authenticated_request_is_nobody() -> None:
