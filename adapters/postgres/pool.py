@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor, sql
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
@@ -102,6 +104,12 @@ _SET_QUERY_CONTEXT = (
     " set_config('lock_timeout', %s, true),"
     " set_config('idle_in_transaction_session_timeout', %s, true)"
 )
+def fetch_statement(cursor_name: str, rows: int) -> sql.Composed:
+    return sql.SQL("FETCH FORWARD {} FROM {}").format(
+        sql.Literal(int(rows)), sql.Identifier(cursor_name)
+    )
+
+
 _SET_AUDIT_CONTEXT = "SELECT set_config('zava.context', %s, true)"
 _OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
@@ -132,19 +140,44 @@ class RlsDatabase:
     @asynccontextmanager
     async def session(self, user_id: UserId | None) -> AsyncIterator[AsyncConn]:
         async with self._pool.connection() as conn:
-            context = self._signer.sign(
-                "query", "" if user_id is None else str(user_id), conn.info.backend_pid
-            )
             try:
                 async with conn.pipeline():
-                    await conn.execute("BEGIN READ ONLY")
-                    await conn.execute(_SET_QUERY_CONTEXT, (
-                        context, self._statement_timeout_ms, self._lock_timeout_ms,
-                        self._idle_timeout_ms,
-                    ))
+                    await self._begin(conn, user_id)
                 yield conn
             finally:
                 await self.end(conn)
+
+    @asynccontextmanager
+    async def cursor_session(
+        self, user_id: UserId | None, query: str, first_fetch: int
+    ) -> AsyncIterator[tuple[AsyncConn, str, AsyncCursor[Any]]]:
+        """A session whose first statement is a server-side cursor over `query` (one statement,
+        already validated): BEGIN, the signed context, DECLARE and the first FETCH go to the
+        server in one round trip (pipeline mode, hence the extended protocol, which refuses a
+        second statement). Yields the connection, the cursor's name for further FETCHes, and
+        the first FETCH's result."""
+        name = f"q_{uuid.uuid4().hex[:12]}"
+        async with self._pool.connection() as conn:
+            try:
+                async with conn.pipeline():
+                    await self._begin(conn, user_id)
+                    await conn.execute(
+                        sql.SQL("DECLARE {} NO SCROLL CURSOR FOR ").format(sql.Identifier(name))
+                        + sql.SQL(query)  # type: ignore[arg-type,unused-ignore]  # validated text
+                    )
+                    first = await conn.execute(fetch_statement(name, first_fetch))
+                yield conn, name, first
+            finally:
+                await self.end(conn)
+
+    async def _begin(self, conn: AsyncConn, user_id: UserId | None) -> None:
+        context = self._signer.sign(
+            "query", "" if user_id is None else str(user_id), conn.info.backend_pid
+        )
+        await conn.execute("BEGIN READ ONLY")
+        await conn.execute(_SET_QUERY_CONTEXT, (
+            context, self._statement_timeout_ms, self._lock_timeout_ms, self._idle_timeout_ms,
+        ))
 
     @asynccontextmanager
     async def audit_session(self) -> AsyncIterator[AsyncConn]:

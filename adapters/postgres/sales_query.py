@@ -7,13 +7,14 @@ import json
 import time
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import psycopg
-from psycopg import AsyncRawServerCursor
+from psycopg import AsyncCursor
 from psycopg_pool import PoolTimeout
 
 from adapters.postgres.errors import translate
-from adapters.postgres.pool import RlsDatabase, connection_retries
+from adapters.postgres.pool import AsyncConn, RlsDatabase, connection_retries, fetch_statement
 from domain.model import QueryResult, UserId
 from ports.metrics import QueryObserver
 from ports.sales_query import SalesQueryExecutor
@@ -26,10 +27,11 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
     """Runs the statement through a server-side cursor in the caller's read-only, always
     rolled-back RLS transaction.
 
-    - extended query protocol only (a raw cursor with a parameter tuple): PostgreSQL itself
+    - extended query protocol only (the statement is sent in pipeline mode): PostgreSQL itself
       refuses a second statement, whatever the guard let through;
     - DECLARE … CURSOR + FETCH reads at most max_rows + 1 rows, so `SELECT * FROM order_items`
-      neither runs to the end nor fills memory;
+      neither runs to the end nor fills memory; BEGIN, the signed context, DECLARE and the first
+      FETCH share one round trip, and a result that fits the first FETCH needs no other;
     - the result-size cap stops at `max_result_bytes` of JSON and marks the result truncated.
     """
 
@@ -76,34 +78,34 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
     async def _run_once(
         self, user_id: UserId, query: GuardedQuery, max_rows: int
     ) -> tuple[tuple[str, ...], tuple[tuple[object, ...], ...], bool]:
-        async with self._database.session(user_id) as conn:
-            cursor = AsyncRawServerCursor(conn, f"q_{uuid.uuid4().hex[:12]}")
-            try:
-                await cursor.execute(query.sql, ())
-                columns = tuple(d.name for d in cursor.description or ())
-                rows, truncated = await self._fetch(cursor, max_rows)
-            finally:
-                # ending the transaction drops the cursor too: closing it then is free
-                await self._database.end(conn)
-                await cursor.close()
+        first_fetch = min(FETCH_BATCH, max_rows + 1)
+        async with self._database.cursor_session(user_id, query.sql, first_fetch) as (
+            conn, cursor_name, first
+        ):
+            columns = tuple(d.name for d in first.description or ())
+            rows, truncated = await self._collect(conn, cursor_name, first, first_fetch, max_rows)
         return columns, rows, truncated
 
-    async def _fetch(
-        self, cursor: AsyncRawServerCursor, max_rows: int
+    async def _collect(
+        self, conn: AsyncConn, cursor_name: str, batch_cursor: AsyncCursor[Any], asked: int,
+        max_rows: int,
     ) -> tuple[tuple[tuple[object, ...], ...], bool]:
+        """Rows up to max_rows and the JSON size cap, FETCHing further batches only while the
+        last one came back full."""
         rows: list[tuple[object, ...]] = []
         size = 0
-        while len(rows) <= max_rows:
-            batch = await cursor.fetchmany(min(FETCH_BATCH, max_rows + 1 - len(rows)))
-            if not batch:
-                return tuple(rows), False
+        while True:
+            batch = await batch_cursor.fetchall()
             for raw in batch:
                 row = tuple(json_ready(v) for v in raw)
                 size += len(json.dumps(row, default=str))
                 if len(rows) == max_rows or size > self._max_result_bytes:
                     return tuple(rows), True
                 rows.append(row)
-        return tuple(rows), True
+            if len(batch) < asked:
+                return tuple(rows), False
+            asked = min(FETCH_BATCH, max_rows + 1 - len(rows))
+            batch_cursor = await conn.execute(fetch_statement(cursor_name, asked))
 
 
 def json_ready(value: object) -> object:

@@ -35,6 +35,12 @@ class CountingDatabase(RlsDatabase):
         async with super().session(user_id) as conn:
             yield conn
 
+    @asynccontextmanager
+    async def cursor_session(self, user_id, query, first_fetch):  # type: ignore[no-untyped-def,override]
+        self.sessions += 1
+        async with super().cursor_session(user_id, query, first_fetch) as opened:
+            yield opened
+
 
 @pytest.fixture
 async def one_connection(database: DatabaseEndpoints, signer: ContextSigner
