@@ -492,54 +492,56 @@ class CountingJwtVerifier(JwtVerifier):
         return super().verify(token)
 
 
-def _verifier_with_token_cache(
-    jwt_verifier: JwtVerifier, clock: Callable[[], float], max_size: int = 100
-) -> BearerTokenVerifier:
+@dataclass
+class TokenCacheRig:
+    wall: FakeMonotonic  # stands for time.time here
+    jwt: CountingJwtVerifier
+    verifier: BearerTokenVerifier
+
+
+def _token_cache_rig() -> TokenCacheRig:
+    wall = FakeMonotonic()
+    wall.now = time.time()
+    counting = CountingJwtVerifier()
     identity = IdentityService(CountingDirectory(),
                                FixedClock(datetime(2026, 6, 30, tzinfo=UTC)))
-    return BearerTokenVerifier(
-        jwt_verifier, identity, resource=RESOURCE, required_scope="zava:read",
-        verified=VerifiedTokenCache(ttl_s=60, max_size=max_size, clock=clock),
+    verifier = BearerTokenVerifier(
+        counting, identity, resource=RESOURCE, required_scope="zava:read",
+        verified=VerifiedTokenCache(ttl_s=60, clock=wall),
     )
+    return TokenCacheRig(wall, counting, verifier)
 
 
 @pytest.mark.anyio
 async def test_a_verified_token_is_checked_once_a_minute_not_per_request() -> None:
-    wall = FakeMonotonic()
-    wall.now = time.time()
-    counting = CountingJwtVerifier()
-    verifier = _verifier_with_token_cache(counting, wall)
-    token = _hs(exp=int(wall.now) + 3600)
+    rig = _token_cache_rig()
+    token = _hs(exp=int(rig.wall.now) + 3600)
     for _ in range(5):
-        access = await verifier.verify_token(token)
+        access = await rig.verifier.verify_token(token)
         assert access is not None
         assert access.subject == SEATTLE
-    assert counting.checks == 1
-    wall.now += 61
-    assert await verifier.verify_token(token) is not None
-    assert counting.checks == 2
+    assert rig.jwt.checks == 1
+    rig.wall.now += 61
+    assert await rig.verifier.verify_token(token) is not None
+    assert rig.jwt.checks == 2
 
 
 @pytest.mark.anyio
 async def test_a_cached_token_still_ends_at_its_expiry() -> None:
-    wall = FakeMonotonic()
-    wall.now = time.time()
-    counting = CountingJwtVerifier()
-    verifier = _verifier_with_token_cache(counting, wall)
-    token = _hs(exp=int(wall.now) + 10)
-    assert await verifier.verify_token(token) is not None
-    wall.now += 11  # past exp, within the minute: the cache no longer vouches for it
-    await verifier.verify_token(token)
-    assert counting.checks == 2
+    rig = _token_cache_rig()
+    token = _hs(exp=int(rig.wall.now) + 10)
+    assert await rig.verifier.verify_token(token) is not None
+    rig.wall.now += 11  # past exp, within the minute: the cache no longer vouches for it
+    await rig.verifier.verify_token(token)
+    assert rig.jwt.checks == 2
 
 
 @pytest.mark.anyio
 async def test_rejected_tokens_are_never_cached() -> None:
-    counting = CountingJwtVerifier()
-    verifier = _verifier_with_token_cache(counting, time.time)
+    rig = _token_cache_rig()
     for _ in range(3):
-        assert await verifier.verify_token(_hs(aud="elsewhere")) is None
-    assert counting.checks == 3
+        assert await rig.verifier.verify_token(_hs(aud="elsewhere")) is None
+    assert rig.jwt.checks == 3
 
 
 def test_verified_token_cache_is_bounded() -> None:
