@@ -21,6 +21,8 @@ from pydantic import BaseModel, Field
 from domain.errors import ZavaError
 from domain.model import AccessScope, QueryResult, TableSchema, UserId
 from entrypoints.analytics_tools import register_sales_analytics
+from entrypoints.client_logging import register_client_logging
+from entrypoints.completions import register_completions
 from entrypoints.container import Container
 from entrypoints.operations_resources import register_operations_resources
 from entrypoints.search_tools import EmbeddingLifetime, register_product_search
@@ -247,6 +249,8 @@ def build_server(
     register_sales_analytics(server, container, caller, runner)
     register_operations_resources(server, container, caller)
     register_product_search(server, container, caller, runner)
+    register_completions(server, container, caller)
+    register_client_logging(server)
     return server
 
 

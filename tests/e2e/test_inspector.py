@@ -15,15 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dependency_injector import providers
 
 from adapters.auth.jwt_tokens import mint_token
 from adapters.demodata.reference import SEATTLE as SEATTLE_STORE
-from entrypoints.container import Container
-from entrypoints.http_app import build_http_app
-from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
-from tests.support.http_server import RunningServer, serve_in_thread
+from tests.support.http_server import RunningServer, serve_with_secret
 
 pytestmark = pytest.mark.e2e
 
@@ -119,13 +115,8 @@ def test_stdio_tool_error_is_exit_5(inspector_env: dict[str, str],
 @pytest.fixture(scope="module")
 def http_server(database: DatabaseEndpoints, tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[RunningServer]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("inspector-http"), pool_min=1,
-                        pool_max=3, jwt_secret=SECRET, jwt_jwks_url=None, jwt_issuer=None,
-                        jwt_audience=None, public_url=None, allowed_hosts=[])
-    container = Container(settings=settings)
-    container.database_endpoints.override(providers.Object(database))
-    with serve_in_thread(lambda port: build_http_app(container, settings, "127.0.0.1", port)
-                         ) as running:
+    with serve_with_secret(database, tmp_path_factory.mktemp("inspector-http"), SECRET
+                           ) as running:
         yield running
 
 

@@ -14,7 +14,13 @@ from pathlib import Path
 
 import httpx2
 import uvicorn
+from dependency_injector import providers
 from starlette.types import ASGIApp
+
+from entrypoints.container import Container
+from entrypoints.http_app import build_http_app
+from entrypoints.settings import Settings
+from ports.database_server import DatabaseEndpoints
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,6 +79,21 @@ def serve_in_thread(build_app: Callable[[int], ASGIApp]) -> Iterator[RunningServ
         thread.join(timeout=15)
         sock.close()
     assert not thread.is_alive(), "the HTTP server did not shut down"
+
+
+@contextmanager
+def serve_with_secret(database: DatabaseEndpoints, data_dir: Path, secret: str,
+                      pool_max: int = 3) -> Iterator[RunningServer]:
+    """The HTTP app on `database` in a thread, accepting HS256 tokens signed with `secret` (and
+    no other setting from the environment that could change what it accepts)."""
+    settings = Settings(data_dir=data_dir, pool_min=1, pool_max=pool_max, jwt_secret=secret,
+                        jwt_jwks_url=None, jwt_issuer=None, jwt_audience=None,
+                        public_url=None, allowed_hosts=[])
+    container = Container(settings=settings)
+    container.database_endpoints.override(providers.Object(database))
+    with serve_in_thread(lambda port: build_http_app(container, settings, "127.0.0.1", port)
+                         ) as running:
+        yield running
 
 
 def start_serve_http(port: int, env: dict[str, str], stderr_path: Path,
