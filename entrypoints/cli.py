@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                        " (default 1)")
     serve.add_argument("--user", type=_user,
                        help="stdio: user id to serve as (default ZAVA_USER_ID)")
+    serve.add_argument("--insecure-fixed-user", type=_user, metavar="ID",
+                       help="http, tests only: no bearer tokens, every request is this user;"
+                       " accepted only on a loopback --host with one worker")
 
     db = commands.add_parser("db", help="create or inspect the database")
     db_commands = db.add_subparsers(dest="db_command", required=True,

@@ -29,7 +29,14 @@ BANNER_TOKEN_TTL_S = 24 * 3600
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.transport == "http":
+        if getattr(args, "insecure_fixed_user", None):
+            return _serve_http_as_fixed_user(args, settings)
         return _serve_http(args, settings)
+    if getattr(args, "insecure_fixed_user", None):
+        raise ConfigurationError(
+            "--insecure-fixed-user is for --transport http; stdio serves --user ID"
+            " (or ZAVA_USER_ID)"
+        )
 
     from entrypoints.mcp_server import build_server
 
@@ -40,6 +47,17 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             " (`zava-mcp users` lists them)"
         )
     user_id = UserId(UUID(raw_user))
+    container, endpoints = _serving_container(settings, user_id)
+    log.info("serving as %s over stdio (%s database)", user_id, endpoints.kind)
+    build_server(container, caller=lambda: user_id).run()
+    return 0
+
+
+def _serving_container(
+    settings: Settings, user_id: UserId
+) -> tuple[Container, DatabaseEndpoints]:
+    """The container of a server that serves as one user: on an initialised database it may
+    serve from, and refusing a user the database does not know."""
     container = Container(settings=settings)
     endpoints = container.database_endpoints()
     _ensure_initialised(endpoints, settings)
@@ -48,9 +66,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         raise UnknownUserError(
             f"unknown user {user_id}: run `zava-mcp users` to list the users"
         )
-    log.info("serving as %s over stdio (%s database)", user_id, endpoints.kind)
-    build_server(container, caller=lambda: user_id).run()
-    return 0
+    return container, endpoints
 
 
 def _serve_http(args: argparse.Namespace, settings: Settings) -> int:
@@ -80,6 +96,26 @@ def _serve_http(args: argparse.Namespace, settings: Settings) -> int:
              endpoints.kind)
     http_app.run_http_server(app, args.host, args.port, settings,
                              workers=getattr(args, "workers", 1))
+    return 0
+
+
+def _serve_http_as_fixed_user(args: argparse.Namespace, settings: Settings) -> int:
+    """`--insecure-fixed-user ID`: HTTP without tokens, for local tests (entrypoints/fixed_user.py
+    says why it cannot face a network). Refused before anything starts unless loopback."""
+    from entrypoints import http_app
+    from entrypoints.fixed_user import check_fixed_user_allowed, insecure_warning
+
+    if args.user:
+        raise ConfigurationError("--user is for stdio; over HTTP --insecure-fixed-user names it")
+    check_fixed_user_allowed(args.host, settings, getattr(args, "workers", 1))
+    user_id = UserId(UUID(args.insecure_fixed_user))
+    container, _ = _serving_container(settings, user_id)
+    app = http_app.build_http_app(container, settings, args.host, args.port, fixed_user=user_id)
+    mcp_url = http_app.base_url_for(settings, args.host, args.port) + http_app.MCP_PATH
+    sys.stderr.write(f"Zava Retail MCP: streamable HTTP at {mcp_url}\n"
+                     f"  {insecure_warning(mcp_url, user_id)}\n")
+    sys.stderr.flush()
+    http_app.run_http_server(app, args.host, args.port, settings)
     return 0
 
 

@@ -22,14 +22,18 @@ from urllib.parse import urlparse
 
 import uvicorn
 from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from domain.model import UserId
 from entrypoints.container import Container
+from entrypoints.fixed_user import LoopbackOnly, fixed_user_server
 from entrypoints.health import HealthChecker
 from entrypoints.http_auth import (
     BearerTokenVerifier,
@@ -97,20 +101,18 @@ def build_http_app(
     port: int,
     *,
     jwt_config: JwtConfig | None = None,
+    fixed_user: UserId | None = None,
 ) -> Starlette:
     """The ASGI app: `/mcp` (auth required), `/.well-known/oauth-protected-resource/mcp` and
-    `/health`. Its lifespan runs the MCP session manager, which opens the database pool."""
-    config = jwt_config or resolve_jwt_config(settings, serving_host=host)
+    `/health`. Its lifespan runs the MCP session manager, which opens the database pool.
+
+    With `fixed_user` (`--insecure-fixed-user`, loopback only: entrypoints/fixed_user.py) there
+    is no auth: every request is served as that user."""
     base_url = base_url_for(settings, host, port)
-    resource_url = base_url + MCP_PATH
-    verifier = BearerTokenVerifier(
-        config.verifier(), container.identity_service(),
-        resource=resource_url, required_scope=config.required_scope,
-    )
-    server = build_server(
-        container, caller=bearer_caller,
-        auth=auth_settings_for(config, resource_url, base_url), token_verifier=verifier,
-    )
+    if fixed_user is None:
+        server = _bearer_token_server(container, settings, host, base_url, jwt_config)
+    else:
+        server = fixed_user_server(container, settings, host, base_url + MCP_PATH, fixed_user)
     mcp_app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
@@ -136,6 +138,21 @@ def build_http_app(
                 Route("/metrics", metrics_endpoint(container), methods=["GET"]),
                 Mount("/", app=mcp_app)],
         lifespan=lifespan,
+        middleware=None if fixed_user is None else [Middleware(LoopbackOnly)],
+    )
+
+
+def _bearer_token_server(container: Container, settings: Settings, host: str, base_url: str,
+                         jwt_config: JwtConfig | None) -> MCPServer:
+    config = jwt_config or resolve_jwt_config(settings, serving_host=host)
+    resource_url = base_url + MCP_PATH
+    verifier = BearerTokenVerifier(
+        config.verifier(), container.identity_service(),
+        resource=resource_url, required_scope=config.required_scope,
+    )
+    return build_server(
+        container, caller=bearer_caller,
+        auth=auth_settings_for(config, resource_url, base_url), token_verifier=verifier,
     )
 
 

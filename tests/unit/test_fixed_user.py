@@ -1,0 +1,136 @@
+"""`--insecure-fixed-user` (entrypoints/fixed_user.py): HTTP without tokens is refused anywhere but
+on a loopback address, by the CLI before anything starts and by build_http_app itself; a
+request from a non-loopback peer or through a proxy gets 403."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from domain.errors import ConfigurationError
+from domain.model import UserId
+from entrypoints.cli import main
+from entrypoints.container import in_memory_container
+from entrypoints.fixed_user import LoopbackOnly, check_fixed_user_allowed
+from entrypoints.http_app import build_http_app
+from entrypoints.settings import Settings
+
+SEATTLE = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
+ACCEPTED = "accepted only on a loopback address (--host 127.0.0.1, ::1 or localhost)"
+
+
+def _settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = dict(data_dir=tmp_path, public_url=None, allowed_hosts=[])
+    return Settings(**{**values, **overrides})
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "[::1]", "localhost", "LOCALHOST"])
+def test_loopback_hosts_are_accepted(tmp_path: Path, host: str) -> None:
+    check_fixed_user_allowed(host, _settings(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("host", "workers", "overrides", "named"),
+    [
+        ("0.0.0.0", 1, {}, "--host 0.0.0.0"),
+        ("::", 1, {}, "--host ::"),
+        ("", 1, {}, "--host (empty)"),
+        ("10.0.0.5", 1, {}, "--host 10.0.0.5"),
+        ("mcp.example.com", 1, {}, "--host mcp.example.com"),
+        ("127.0.0.1", 2, {}, "--workers 2"),
+        ("127.0.0.1", 1, {"public_url": "https://mcp.example.com"},
+         "ZAVA_PUBLIC_URL=https://mcp.example.com"),
+        ("127.0.0.1", 1, {"allowed_hosts": ["localhost:8000", "mcp.example.com:443"]},
+         "ZAVA_ALLOWED_HOSTS=mcp.example.com:443"),
+    ],
+)
+def test_anything_that_can_face_a_network_is_refused(
+    tmp_path: Path, host: str, workers: int, overrides: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        check_fixed_user_allowed(host, _settings(tmp_path, **overrides), workers)
+    message = refused.value.message
+    assert message.startswith("--insecure-fixed-user serves every request without a token")
+    assert ACCEPTED in message
+    assert message.endswith(f"refused because of {named}")
+
+
+def test_loopback_forms_of_public_url_and_allowed_hosts_are_fine(tmp_path: Path) -> None:
+    check_fixed_user_allowed("127.0.0.1", _settings(
+        tmp_path, public_url="http://127.0.0.1:8000", allowed_hosts=["[::1]:8000", "localhost"]))
+
+
+def test_build_http_app_refuses_it_too(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    with pytest.raises(ConfigurationError, match=r"refused because of --host 0\.0\.0\.0"):
+        build_http_app(in_memory_container(settings), settings, "0.0.0.0", 8000,
+                       fixed_user=UserId(UUID(SEATTLE)))
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["--transport", "http", "--host", "0.0.0.0"],
+         f"{ACCEPTED}, with one worker and no ZAVA_PUBLIC_URL or ZAVA_ALLOWED_HOSTS naming"
+         " another host; refused because of --host 0.0.0.0"),
+        (["--transport", "http", "--workers", "2"], "refused because of --workers 2"),
+        (["--transport", "stdio"], "--insecure-fixed-user is for --transport http"),
+    ],
+)
+def test_the_cli_refuses_before_starting_anything(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    argv: list[str], fragment: str,
+) -> None:
+    for name in ("ZAVA_PUBLIC_URL", "ZAVA_ALLOWED_HOSTS", "ZAVA_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ZAVA_DATA_DIR", str(tmp_path / "untouched"))
+    assert main(["serve", *argv, "--insecure-fixed-user", SEATTLE]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zava-mcp: error: ")
+    assert fragment in err
+    assert err.count("\n") == 1, err
+    assert not (tmp_path / "untouched").exists()  # no database was started
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.called = False
+        self.sent: list[dict[str, Any]] = []
+
+    async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.called = True
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.sent.append(message)
+
+
+async def _receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("client", "headers", "allowed"),
+    [
+        (("127.0.0.1", 50000), [], True),
+        (("::1", 50000), [(b"host", b"localhost:8000")], True),
+        (("192.168.1.20", 50000), [], False),
+        (None, [], False),
+        (("127.0.0.1", 50000), [(b"x-forwarded-for", b"203.0.113.7")], False),
+        (("127.0.0.1", 50000), [(b"Forwarded", b"for=203.0.113.7")], False),
+        (("127.0.0.1", 50000), [(b"x-real-ip", b"203.0.113.7")], False),
+    ],
+)
+async def test_only_direct_loopback_requests_pass(
+    client: tuple[str, int] | None, headers: list[tuple[bytes, bytes]], allowed: bool
+) -> None:
+    recorder = _Recorder()
+    scope = {"type": "http", "method": "POST", "path": "/mcp", "headers": headers,
+             "client": client, "query_string": b""}
+    await LoopbackOnly(recorder.app)(scope, _receive, recorder.send)
+    assert recorder.called is allowed
+    if not allowed:
+        assert recorder.sent[0]["status"] == 403
