@@ -24,7 +24,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlparse
 
 import anyio.to_thread
@@ -53,6 +53,9 @@ KNOWN_USER_TTL_S = 60.0
 KNOWN_USER_CACHE_SIZE = 10_000
 VERIFIED_TOKEN_TTL_S = 60.0
 VERIFIED_TOKEN_CACHE_SIZE = 4_096
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def is_loopback_host(host: str) -> bool:
@@ -167,70 +170,64 @@ def _quick_start_secret(settings: Settings, serving_host: str | None) -> str:
     return load_or_create_secret(settings.data_dir / LOCAL_SECRET_FILE)
 
 
-class KnownUserCache:
+class ExpiringLru(Generic[K, V]):
+    """Entries that end at a time of their own; bounded, least recently used first out.
+    Single event loop: no lock, nothing awaits."""
+
+    def __init__(self, max_size: int, clock: Callable[[], float]) -> None:
+        self._max_size = max_size
+        self._clock = clock
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def _put(self, key: K, value: V, until: float) -> None:
+        self._entries[key] = (until, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max_size:
+            self._entries.popitem(last=False)
+
+
+class KnownUserCache(ExpiringLru[UserId, bool]):
     """Remembers for `ttl_s` whether a user id is known, so a busy client costs one directory
-    lookup a minute, not one per request. Bounded: the oldest answers go first."""
+    lookup a minute, not one per request."""
 
     def __init__(
         self, ttl_s: float = KNOWN_USER_TTL_S, max_size: int = KNOWN_USER_CACHE_SIZE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(max_size, clock)
         self._ttl_s = ttl_s
-        self._max_size = max_size
-        self._clock = clock
-        self._answers: OrderedDict[UserId, tuple[float, bool]] = OrderedDict()
-
-    def get(self, user_id: UserId) -> bool | None:
-        entry = self._answers.get(user_id)
-        if entry is None:
-            return None
-        expires, known = entry
-        if expires <= self._clock():
-            del self._answers[user_id]
-            return None
-        return known
 
     def put(self, user_id: UserId, known: bool) -> None:
-        self._answers.pop(user_id, None)
-        self._answers[user_id] = (self._clock() + self._ttl_s, known)
-        while len(self._answers) > self._max_size:
-            self._answers.popitem(last=False)
+        self._put(user_id, known, self._clock() + self._ttl_s)
 
 
-class VerifiedTokenCache:
+class VerifiedTokenCache(ExpiringLru[str, dict[str, Any]]):
     """Remembers the claims of tokens that verified, so a client sending the same bearer token
     on every request pays for one signature check a minute, not one per request (it was 7% of
     a cached tool call's CPU). An entry ends at the token's `exp` (the expiry still holds to the
     second) or after `ttl_s`, whichever is first, so a key withdrawn from the JWKS stops working
-    within `ttl_s`. Only successes are kept; bounded, least recently used first out."""
+    within `ttl_s`. Only successes are kept."""
 
     def __init__(
         self, ttl_s: float = VERIFIED_TOKEN_TTL_S, max_size: int = VERIFIED_TOKEN_CACHE_SIZE,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(max_size, clock)
         self._ttl_s = ttl_s
-        self._max_size = max_size
-        self._clock = clock
-        self._claims: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
-
-    def get(self, token: str) -> dict[str, Any] | None:
-        entry = self._claims.get(token)
-        if entry is None:
-            return None
-        if entry[0] <= self._clock():
-            del self._claims[token]
-            return None
-        self._claims.move_to_end(token)
-        return entry[1]
 
     def put(self, token: str, claims: dict[str, Any]) -> None:
-        if self._ttl_s <= 0:
-            return
-        until = min(float(claims["exp"]), self._clock() + self._ttl_s)
-        self._claims[token] = (until, claims)
-        self._claims.move_to_end(token)
-        while len(self._claims) > self._max_size:
-            self._claims.popitem(last=False)
+        if self._ttl_s > 0:
+            self._put(token, claims, min(float(claims["exp"]), self._clock() + self._ttl_s))
 
 
 class BearerTokenVerifier(TokenVerifier):
