@@ -29,10 +29,10 @@ BANNER_TOKEN_TTL_S = 24 * 3600
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.transport == "http":
-        if getattr(args, "insecure_fixed_user", None):
+        if args.insecure_fixed_user:
             return _serve_http_as_fixed_user(args, settings)
         return _serve_http(args, settings)
-    if getattr(args, "insecure_fixed_user", None):
+    if args.insecure_fixed_user:
         raise ConfigurationError(
             "--insecure-fixed-user is for --transport http; stdio serves --user ID"
             " (or ZAVA_USER_ID)"
@@ -107,7 +107,7 @@ def _serve_http_as_fixed_user(args: argparse.Namespace, settings: Settings) -> i
 
     if args.user:
         raise ConfigurationError("--user is for stdio; over HTTP --insecure-fixed-user names it")
-    check_fixed_user_allowed(args.host, settings, getattr(args, "workers", 1))
+    check_fixed_user_allowed(args.host, settings, args.workers)
     user_id = UserId(UUID(args.insecure_fixed_user))
     container, _ = _serving_container(settings, user_id)
     app = http_app.build_http_app(container, settings, args.host, args.port, fixed_user=user_id)
