@@ -94,8 +94,7 @@ def _serve_http(args: argparse.Namespace, settings: Settings) -> int:
     sys.stderr.flush()
     log.info("serving streamable HTTP on %s:%d (%s database)", args.host, args.port,
              endpoints.kind)
-    http_app.run_http_server(app, args.host, args.port, settings,
-                             workers=getattr(args, "workers", 1))
+    http_app.run_http_server(app, args.host, args.port, settings, workers=args.workers)
     return 0
 
 
