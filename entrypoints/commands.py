@@ -187,6 +187,8 @@ def embeddings_build(args: argparse.Namespace, settings: Settings) -> int:
     assert report is not None
     print(f"embeddings: {report.embedded} products embedded, {report.up_to_date} already up to"
           f" date ({report.model_id})", file=sys.stderr)
+    if report.index is not None:
+        print(f"vector index: {report.index}", file=sys.stderr)
     return 0
 
 

@@ -20,6 +20,7 @@ from adapters.demodata.loader import rich_progress
 from adapters.embeddings.local import LocalEmbeddingProvider
 from adapters.embeddings.openai_api import DEFAULT_MODEL, azure_provider, openai_provider
 from adapters.postgres.embedding_store import PsycopgProductEmbeddingStore
+from adapters.postgres.vector_index import VectorIndexKind
 from domain.errors import ConfigurationError
 from domain.model import SearchMode
 from domain.services.embedding_index import BuildReport, EmbeddingIndexService
@@ -44,6 +45,10 @@ class EmbeddingSettings(BaseSettings):
     search_threshold: float | None = Field(
         None, ge=0, le=1, validation_alias="ZAVA_SEARCH_THRESHOLD",
         description="default similarity threshold; unset = calibrated for the model",
+    )
+    vector_index: VectorIndexKind = Field(
+        "ivfflat", validation_alias="ZAVA_VECTOR_INDEX",
+        description="ivfflat (default: recall 1.0 at 100k) or hnsw; applied by embeddings build",
     )
     embedding_batch_size: int = Field(128, ge=1, le=2048,
                                       validation_alias="ZAVA_EMBEDDING_BATCH_SIZE")
@@ -129,7 +134,8 @@ def build_embeddings(
     embedding = load_embedding_settings()
     embedder = embedding_provider_for(settings, embedding, provider)
     service = EmbeddingIndexService(
-        embedder, PsycopgProductEmbeddingStore(endpoints.admin_url),
+        embedder,
+        PsycopgProductEmbeddingStore(endpoints.admin_url, index_kind=embedding.vector_index),
         batch_size=embedding.embedding_batch_size,
     )
 
@@ -138,6 +144,9 @@ def build_embeddings(
             if only_if_needed:
                 pending, _ = await service.pending()
                 if not pending:
+                    # nothing to embed; the index may still be missing or of another kind
+                    if (change := await service.maintain_index()) is not None:
+                        log.info("%s", change)
                     return None
                 log.info("embedding %d products with %s", len(pending), embedder.model_id)
             with rich_progress() as progress:

@@ -60,3 +60,8 @@ class ProductEmbeddingStore(Protocol):
     async def save(self, embeddings: Sequence[ProductEmbedding]) -> None:
         """Insert or replace these vectors durably (one batch, one transaction)."""
         ...
+
+    async def maintain_index(self, rewritten_vectors: int) -> str | None:
+        """Keep the search index fit for the stored vectors after a build wrote
+        `rewritten_vectors` distinct vectors (0: only check it). Says what was done, or None."""
+        ...

@@ -115,6 +115,9 @@ class InMemoryProductSearchRepository(ProductSearchRepository, ProductEmbeddingS
             if e.product_id in self._items:
                 self._vectors[e.product_id] = e
 
+    async def maintain_index(self, rewritten_vectors: int) -> str | None:
+        return None  # candidates() compares every vector: there is no index to keep
+
     def _distance(self, item: CatalogueItem, query: CandidateQuery) -> float | None:
         stored = self._vectors.get(item.product.product_id)
         if stored is None or stored.model_id != query.model_id:

@@ -1,15 +1,18 @@
 """Where `zava-mcp embeddings build` reads product texts and writes vectors: the owner's
 connection (the query role is read-only), one short transaction per batch. Each batch also
-keeps exactly one representative row per (model, text), the rows the HNSW index holds
-(sql/007)."""
+keeps exactly one representative row per (model, text), the rows the vector index holds
+(sql/007); after a build, the vector index over them is rebuilt when it no longer fits
+(adapters/postgres/vector_index.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import psycopg
 
 from adapters.postgres.product_search import vector_literal
+from adapters.postgres.vector_index import VectorIndexKind, maintain_index
 from domain.model import ProductEmbedding, ProductText
 from ports.product_search import ProductEmbeddingStore
 
@@ -43,8 +46,9 @@ SET embedding = EXCLUDED.embedding, model_id = EXCLUDED.model_id,
 
 
 class PsycopgProductEmbeddingStore(ProductEmbeddingStore):
-    def __init__(self, admin_url: str) -> None:
+    def __init__(self, admin_url: str, *, index_kind: VectorIndexKind = "ivfflat") -> None:
         self._admin_url = admin_url
+        self._index_kind: VectorIndexKind = index_kind
 
     async def product_texts(self) -> list[ProductText]:
         async with await psycopg.AsyncConnection.connect(self._admin_url) as conn:
@@ -60,3 +64,8 @@ class PsycopgProductEmbeddingStore(ProductEmbeddingStore):
         ):
             await cur.executemany(_UPSERT_SQL, rows)
             await cur.execute(_REPRESENTATIVES_SQL)
+
+    async def maintain_index(self, rewritten_vectors: int) -> str | None:
+        # the concurrent index build needs autocommit statements and takes seconds: off the loop
+        return await asyncio.to_thread(
+            maintain_index, self._admin_url, self._index_kind, rewritten_vectors)

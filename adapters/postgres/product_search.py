@@ -1,9 +1,10 @@
-"""Product search in PostgreSQL: pgvector HNSW for meaning, tsvector for words.
+"""Product search in PostgreSQL: a pgvector index for meaning, tsvector for words.
 
 Every search runs in the caller's own read-only RLS transaction, so the stock it reports and
-the `in_stock_only` filter count only the caller's stores. Per transaction it sets
-hnsw.ef_search (the candidate list of the index scan: recall against speed, measured in
-bench/vector_search.py) and hnsw.iterative_scan = relaxed_order (pgvector 0.8): when filters
+the `in_stock_only` filter count only the caller's stores. Per transaction it sets the search
+knobs of both index kinds (adapters/postgres/vector_index.py; the kind not in use ignores
+its own): ivfflat.probes and hnsw.ef_search (recall against speed, measured in
+bench/vector_search.py), and iterative_scan = relaxed_order (pgvector 0.8): when filters
 reject the first candidates, the scan goes on instead of returning too few rows; the outer
 query restores the exact order.
 """
@@ -18,15 +19,16 @@ from psycopg_pool import PoolTimeout
 
 from adapters.postgres.errors import translate
 from adapters.postgres.pool import AsyncConn, RlsDatabase
+from adapters.postgres.vector_index import HNSW_EF_SEARCH, IVFFLAT_PROBES
 from domain.errors import UnknownUserError
 from domain.model import ProductCandidate, SearchFilters, UserId
 from ports.product_search import CandidateQuery, Candidates, ProductSearchRepository
 
-EF_SEARCH = 100  # see bench/results/vector_search.md
-
 _PREPARE_SQL = """
 SELECT EXISTS (SELECT 1 FROM access.current_user_profile()),
        EXISTS (SELECT 1 FROM retail.product_description_embeddings WHERE model_id = %(model)s),
+       set_config('ivfflat.probes', %(probes)s, true),
+       set_config('ivfflat.iterative_scan', 'relaxed_order', true),
        set_config('hnsw.ef_search', %(ef_search)s, true),
        set_config('hnsw.iterative_scan', 'relaxed_order', true)
 """
@@ -137,14 +139,16 @@ def text_query(filters: SearchFilters) -> sql.Composed:
 
 class PsycopgProductSearchRepository(ProductSearchRepository):
     def __init__(self, database: RlsDatabase, *, timeout_s: float,
-                 ef_search: int = EF_SEARCH) -> None:
+                 probes: int = IVFFLAT_PROBES, ef_search: int = HNSW_EF_SEARCH) -> None:
         self._database = database
         self._timeout_s = timeout_s
+        self._probes = probes
         self._ef_search = ef_search
 
     async def candidates(self, user_id: UserId, query: CandidateQuery) -> Candidates:
         params = {
             "model": query.model_id,
+            "probes": str(self._probes),
             "ef_search": str(max(self._ef_search, query.vector_limit)),
             "embedding": vector_literal(query.embedding),
             "text": query.text,

@@ -58,6 +58,7 @@ class BuildReport:
     products: int
     embedded: int
     texts: int = 0  # distinct texts embedded (products with the same text share one)
+    index: str | None = None  # what was done to the search index, if anything
 
     @property
     def up_to_date(self) -> int:
@@ -118,5 +119,11 @@ class EmbeddingIndexService:
             done += len(rows)
             if progress is not None:
                 progress(label, done, len(pending))
+        index = await self.maintain_index(rewritten_vectors=len(texts))
         return BuildReport(model_id=model_id, products=total, embedded=len(pending),
-                           texts=len(texts))
+                           texts=len(texts), index=index)
+
+    async def maintain_index(self, rewritten_vectors: int = 0) -> str | None:
+        """Let the store rebuild its search index if the vectors changed too much for it (an
+        index that learnt its layout from other vectors) or it is missing."""
+        return await self._store.maintain_index(rewritten_vectors)

@@ -107,3 +107,25 @@ def test_the_document_is_the_type_and_the_first_sentence() -> None:
     single = ProductText("p", "n", "No full stop at the end", "c", "T", None, None)
     assert product_document(single) == "T: No full stop at the end"
     assert content_sha256("x") == content_sha256("x") != content_sha256("y")
+
+
+class IndexRecordingStore(InMemoryProductSearchRepository):
+    """The in-memory store, noting what the build tells the index after each run."""
+
+    maintained: list[int]
+
+    async def maintain_index(self, rewritten_vectors: int) -> str | None:
+        self.maintained.append(rewritten_vectors)
+        return f"rebuilt after {rewritten_vectors}"
+
+
+async def test_every_build_asks_the_store_to_maintain_its_index() -> None:
+    store = IndexRecordingStore.from_demo_data(InMemoryAccessDirectory.from_demo_data())
+    store.maintained = []
+    embedder = HashingEmbeddingProvider()
+    first = await EmbeddingIndexService(embedder, store, batch_size=100).build()
+    second = await EmbeddingIndexService(embedder, store, batch_size=100).build()
+    # the distinct vectors written (what the index holds), not the products that share them
+    assert store.maintained == [first.texts, 0]
+    assert first.index == f"rebuilt after {first.texts}"
+    assert second.embedded == 0
