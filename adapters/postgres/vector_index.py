@@ -34,7 +34,7 @@ VECTOR_INDEX_KINDS: tuple[VectorIndexKind, ...] = ("ivfflat", "hnsw")
 INDEX_NAME = "product_description_embeddings_ann_idx"
 _TABLE = "retail.product_description_embeddings"
 
-IVFFLAT_PROBES = 10
+IVFFLAT_PROBES = 5
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 100

@@ -54,5 +54,5 @@ def test_a_freshly_built_ivfflat_index_is_kept_until_it_changes(rows: int, rewri
 
 def test_the_comment_documents_the_parameters() -> None:
     assert "lists = 316" in index_comment("ivfflat", 99_798)
-    assert "ivfflat.probes = 10" in index_comment("ivfflat", 99_798)
+    assert "ivfflat.probes = 5" in index_comment("ivfflat", 99_798)
     assert "m = 16, ef_construction = 200" in index_comment("hnsw", 99_798)
