@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -50,13 +52,37 @@ async def _configure(conn: AsyncConn) -> None:
     await conn.set_autocommit(True)
 
 
+# Connections that RlsDatabase already rolled back and discarded as their request ended (one
+# round trip for both), so the pool's reset on return has nothing left to do...
+_DISCARDED: weakref.WeakSet[AsyncConn] = weakref.WeakSet()
+# ...and when each connection last answered the server, for the check on checkout.
+_ANSWERED_AT: weakref.WeakKeyDictionary[AsyncConn, float] = weakref.WeakKeyDictionary()
+# A connection that answered this recently is handed out without another round trip: one that
+# broke in between fails its request with a connection error, which is retried (tenacity).
+_RECENTLY_ANSWERED_S = 1.0
+
+
 async def _reset(conn: AsyncConn) -> None:
     # Undo anything a request left at session level before another user's request gets the
     # connection. DISCARD ALL = RESET ALL (back to the startup values, including
     # default_transaction_read_only=on from the connection options) + DEALLOCATE ALL + DISCARD
     # PLANS + closing cursors: no plan made under this request's signed context survives it,
     # which the plan-time store scope (sql/009) relies on.
+    if conn in _DISCARDED:
+        _DISCARDED.discard(conn)  # RlsDatabase.finish ran DISCARD ALL just now
+        return
     await conn.execute("DISCARD ALL")
+    _ANSWERED_AT[conn] = time.monotonic()
+
+
+async def _check(conn: AsyncConn) -> None:
+    """The pool's check on checkout, skipped for a connection that answered within the last
+    second (its reset just succeeded): a round trip saved on every busy request."""
+    answered = _ANSWERED_AT.get(conn)
+    if answered is not None and time.monotonic() - answered < _RECENTLY_ANSWERED_S:
+        return
+    await AsyncConnectionPool.check_connection(conn)
+    _ANSWERED_AT[conn] = time.monotonic()
 
 
 def make_query_pool(
@@ -86,7 +112,7 @@ def make_query_pool(
         open=False,
         configure=_configure,
         reset=_reset,
-        check=AsyncConnectionPool.check_connection,
+        check=_check,
         # prepare_threshold=None: psycopg never turns a repeated statement into a server-side
         # prepared statement, whose cached plan would keep the store list folded in for the
         # first caller (sql/009).
@@ -145,7 +171,7 @@ class RlsDatabase:
                     await self._begin(conn, user_id)
                 yield conn
             finally:
-                await self.end(conn)
+                await self.finish(conn)
 
     @asynccontextmanager
     async def cursor_session(
@@ -168,7 +194,7 @@ class RlsDatabase:
                     first = await conn.execute(fetch_statement(name, first_fetch))
                 yield conn, name, first
             finally:
-                await self.end(conn)
+                await self.finish(conn)
 
     async def _begin(self, conn: AsyncConn, user_id: UserId | None) -> None:
         context = self._signer.sign(
@@ -192,7 +218,31 @@ class RlsDatabase:
                 yield conn
                 await conn.execute("COMMIT")
             finally:
-                await self.end(conn)
+                await self.finish(conn)
+
+    # What ends every request as its connection goes back to the pool, in one round trip with
+    # the ROLLBACK (simple query protocol: no parameters, so the statements travel together):
+    # DISCARD ALL as PostgreSQL documents it, step by step, because DISCARD ALL itself may not
+    # run in the implicit transaction of a multi-statement query. The pool's reset is then
+    # skipped (see _reset).
+    DISCARD_SESSION_STATE = (
+        "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *;"
+        " SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES"
+    )
+
+    async def finish(self, conn: AsyncConn) -> None:
+        """The request is over: roll back whatever is open and discard the session state.
+        A broken connection is left to the pool, which discards it."""
+        status = conn.info.transaction_status
+        if conn.closed or status not in (*_OPEN, TransactionStatus.IDLE):
+            return
+        rollback = "ROLLBACK; " if status in _OPEN else ""
+        try:
+            await conn.execute(rollback + self.DISCARD_SESSION_STATE)
+        except psycopg.Error:
+            return  # the pool's reset tries DISCARD ALL, or discards the connection
+        _DISCARDED.add(conn)
+        _ANSWERED_AT[conn] = time.monotonic()
 
     async def end(self, conn: AsyncConn) -> None:
         """Roll back the request's transaction now, if it is still open (idempotent). A caller

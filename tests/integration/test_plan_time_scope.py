@@ -105,10 +105,16 @@ async def test_without_discard_all_the_prepared_plan_would_leak(
     async def reset_settings_only(conn: psycopg.AsyncConnection) -> None:
         await conn.execute("RESET ALL")
 
+    class SettingsOnlyDatabase(RlsDatabase):
+        # RlsDatabase discards the session state as each request ends; this one only resets
+        # the settings, like the misconfigured pool
+        DISCARD_SESSION_STATE = "RESET ALL"
+
     misconfigured = AsyncConnectionPool(
         database.query_url, min_size=1, max_size=1, open=False, configure=autocommit,
         reset=reset_settings_only,
     )
     async with one_connection(misconfigured):
-        seen = await execute_what_another_user_prepared(RlsDatabase(misconfigured, signer))
+        seen = await execute_what_another_user_prepared(
+            SettingsOnlyDatabase(misconfigured, signer))
     assert seen == own_stores(HEAD_OFFICE) != own_stores(SEATTLE)

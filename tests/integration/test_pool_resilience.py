@@ -10,9 +10,10 @@ from contextlib import asynccontextmanager
 
 import psycopg
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from adapters.demodata.reference import USERS
-from adapters.postgres.pool import RlsDatabase, make_query_pool
+from adapters.postgres.pool import AsyncConn, RlsDatabase, make_query_pool
 from adapters.postgres.request_context import ContextSigner
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
 from domain.errors import ServiceUnavailableError, ValidationError
@@ -28,6 +29,11 @@ GUARD = AcceptEverythingGuard()
 
 class CountingDatabase(RlsDatabase):
     sessions = 0
+
+    def __init__(self, pool: AsyncConnectionPool[AsyncConn], signer: ContextSigner,
+                 **options: float) -> None:
+        super().__init__(pool, signer, **options)
+        self.pool = pool
 
     @asynccontextmanager
     async def session(self, user_id):  # type: ignore[no-untyped-def,override]
@@ -103,3 +109,64 @@ async def test_an_exhausted_pool_says_busy_within_the_bounded_wait(
     assert 0.4 <= waited < 2.0
     assert one_connection.sessions == 2  # the holder's and one attempt: no retry on busy
     assert (await executor.run(SEATTLE, GUARD.check("SELECT 1"), 10)).rows == ((1,),)
+
+
+async def terminate_the_pooled_connection(db: CountingDatabase,
+                                          database: DatabaseEndpoints) -> None:
+    """Kill the backend of this pool's only connection (not other tests' pools) once a request
+    (counted in db.sessions) has ended on it and it is back in the pool."""
+    async with db.session(None) as conn:
+        pid = conn.info.backend_pid
+    with psycopg.connect(database.admin_url, autocommit=True) as admin:
+        row = admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()
+    assert row == (True,)
+
+
+async def test_a_connection_killed_while_idle_is_replaced_on_checkout(
+    one_connection: CountingDatabase, database: DatabaseEndpoints,
+) -> None:
+    """The check on checkout: a connection that has not answered for over a second is checked
+    before a request gets it; a dead one is replaced, and the request never sees it."""
+    executor = PsycopgSalesQueryExecutor(one_connection, timeout_s=5)
+    await executor.run(SEATTLE, GUARD.check("SELECT 1"), 10)
+    await terminate_the_pooled_connection(one_connection, database)
+    await asyncio.sleep(1.2)
+    assert (await executor.run(SEATTLE, GUARD.check("SELECT 1"), 10)).rows == ((1,),)
+    # the first request, the one that found the pid, the last: no retry, the checkout found
+    # the dead connection
+    assert one_connection.sessions == 3
+
+
+async def test_a_connection_killed_right_after_its_request_costs_one_retry(
+    one_connection: CountingDatabase, database: DatabaseEndpoints,
+) -> None:
+    """A connection that answered within the last second is handed out unchecked (a round
+    trip saved on every busy request); if it died in that second, the request meets a
+    connection error and is retried on a fresh connection."""
+    executor = PsycopgSalesQueryExecutor(one_connection, timeout_s=5)
+    await executor.run(SEATTLE, GUARD.check("SELECT 1"), 10)
+    await terminate_the_pooled_connection(one_connection, database)
+    assert (await executor.run(SEATTLE, GUARD.check("SELECT 1"), 10)).rows == ((1,),)
+    # the first request, the one that found the pid, the failed attempt and its retry
+    assert one_connection.sessions == 4
+
+
+async def test_the_pool_resets_a_connection_returned_without_finishing(
+    database: DatabaseEndpoints,
+) -> None:
+    """RlsDatabase discards the session state as each request ends; a connection taken from
+    the pool directly is reset by the pool's own DISCARD ALL on return."""
+    pool = make_query_pool(database.query_url, min_size=1, max_size=1)
+    await pool.open(wait=True)
+    try:
+        async with pool.connection() as conn:
+            await conn.execute("SET work_mem = '1MB'")
+            await conn.execute("PREPARE left_behind AS SELECT 1")
+        async with pool.connection() as conn:
+            work_mem = await (await conn.execute("SHOW work_mem")).fetchone()
+            prepared = await (await conn.execute(
+                "SELECT count(*) FROM pg_prepared_statements")).fetchone()
+    finally:
+        await pool.close()
+    assert work_mem == ("16MB",)  # the pool's startup value
+    assert prepared == (0,)
