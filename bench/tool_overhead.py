@@ -5,10 +5,12 @@ JSON, bearer JWT, the real `zava-mcp serve --transport http` in its own process)
 and 64 concurrent clients: throughput, p50, p99, errors and the server's CPU per call — versus
 the same SQL through a bare psycopg pool in this process, in the same run.
 
-Runs the server twice: with the result cache off (every call reaches PostgreSQL: the tool
-overhead proper) and on (every call after the first is a cache hit). The load generator is a
-minimal keep-alive HTTP/1.1 client on asyncio (one connection per client), so it costs little of
-the two cores it shares with the server and PostgreSQL.
+Runs the server with the result cache off (every call reaches PostgreSQL: the tool overhead
+proper), on (every call after the first is a cache hit), and off with `--workers 2`; each is
+called in both protocol eras (2025-11-25 handshake-era POSTs, as Claude Desktop, VS Code and
+the Inspector send, and 2026-07-28 single-exchange requests, as the SDK 2.x `Client` sends).
+The load generator is a minimal keep-alive HTTP/1.1 client on asyncio (one connection per
+client), so it costs little of the two cores it shares with the server and PostgreSQL.
 
     .venv/bin/python bench/tool_overhead.py [--seconds 4] [--clients 1,8,32,64]
 """
@@ -39,6 +41,37 @@ SQL = "SELECT 1 AS one"
 SECRET = "tool-overhead-benchmark-secret-long-enough-for-hs256"
 HEAD_OFFICE = str(USERS[-1].user_id)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Era:
+    """How a client of one protocol era posts the call: the 2025-11-25 (handshake era)
+    stateless POST that Claude Desktop, VS Code and the Inspector send, or the 2026-07-28
+    single-exchange envelope the SDK 2.x `Client` sends (`_meta` envelope and routing
+    headers; the SDK serves it without a per-request transport)."""
+
+    name: str
+    headers: str
+    body: bytes
+
+
+ARGUMENTS = {"postgresql_query": SQL, "max_rows": 1}
+ERAS = {
+    "2025-11-25": Era("2025-11-25", "MCP-Protocol-Version: 2025-11-25\r\n", json.dumps({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "execute_sales_query", "arguments": ARGUMENTS},
+    }).encode()),
+    "2026-07-28": Era(
+        "2026-07-28",
+        "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\n"
+        "Mcp-Name: execute_sales_query\r\n",
+        json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "execute_sales_query", "arguments": ARGUMENTS,
+            "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                      "io.modelcontextprotocol/clientCapabilities": {}},
+        }}).encode(),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -80,13 +113,14 @@ def cpu_seconds(pid: int) -> float:
 class HttpClient:
     """One keep-alive HTTP/1.1 connection posting the same JSON-RPC request."""
 
-    def __init__(self, port: int, token: str, body: bytes) -> None:
+    def __init__(self, port: int, token: str, era: Era) -> None:
         self._port = port
         self._request = (
             f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
-            f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n"
-        ).encode() + body
+            f"{era.headers}Authorization: Bearer {token}\r\n"
+            f"Content-Length: {len(era.body)}\r\n\r\n"
+        ).encode() + era.body
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
@@ -196,14 +230,11 @@ def start_server(data_dir: Path, port: int, cache_ttl_s: float,
 
 
 async def tool_calls(port: int, pid: int, path: str, clients: list[int],
-                     seconds: float) -> list[Level]:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-        "name": "execute_sales_query", "arguments": {"postgresql_query": SQL, "max_rows": 1}},
-    }).encode()
+                     seconds: float, era: Era) -> list[Level]:
     token = mint_token(SECRET, HEAD_OFFICE, 3600)
     results = []
     for n in clients:
-        http = [HttpClient(port, token, body) for _ in range(n)]
+        http = [HttpClient(port, token, era) for _ in range(n)]
         await drive([c.call for c in http], 0.5)  # warm-up: connections, JIT-free paths, cache
         cpu_before = cpu_seconds(pid)
         latencies, errors, elapsed = await drive([c.call for c in http], seconds)
@@ -234,6 +265,10 @@ def markdown(levels: list[Level], machine: dict[str, object], seconds: float) ->
         "PostgreSQL (guard, RLS context, server-side cursor, audit, metrics, log line). Cache on:",
         "all but the first call are cache hits. The load generator shares the 2 cores.",
         "Server log level WARNING (at INFO each call also writes its one log line).",
+        "Each server is called in both protocol eras: 2025-11-25 (the stateless POST of",
+        "handshake-era clients: Claude Desktop, VS Code, the Inspector; the SDK builds a",
+        "transport and a dispatcher per request) and 2026-07-28 (the single-exchange envelope",
+        "the SDK 2.x `Client` sends; served without a per-request transport).",
         "",
         "| path | clients | calls/s | p50 ms | p50 vs bare | p99 ms | errors |"
         " server CPU ms/call |",
@@ -247,6 +282,7 @@ def markdown(levels: list[Level], machine: dict[str, object], seconds: float) ->
 
 async def main_async(args: argparse.Namespace) -> None:
     clients = [int(c) for c in args.clients.split(",")]
+    eras = [ERAS[e] for e in args.eras.split(",")]
     endpoints = bench_database("small")
     data_dir = ROOT / ".data" / "bench-small"
     levels = await bare_pool(endpoints.query_url, clients, args.seconds)
@@ -257,7 +293,9 @@ async def main_async(args: argparse.Namespace) -> None:
         port = free_port()
         server = start_server(data_dir, port, ttl, workers)
         try:
-            levels += await tool_calls(port, server.pid, path, clients, args.seconds)
+            for era in eras:
+                levels += await tool_calls(port, server.pid, f"{path}, {era.name}", clients,
+                                           args.seconds, era)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
@@ -274,6 +312,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--clients", default="1,8,32,64")
+    parser.add_argument("--eras", default=",".join(ERAS),
+                        help=f"protocol eras of the calls, of {', '.join(ERAS)}")
     parser.add_argument("--workers", type=int, default=2,
                         help="also run cache off with this many server processes (1 = skip)")
     asyncio.run(main_async(parser.parse_args()))

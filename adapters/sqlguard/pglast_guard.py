@@ -22,8 +22,8 @@ against an allow-list; casts to catalog-lookup types (`regclass`, `regproc`, ...
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Mapping
-from functools import cache
+from collections.abc import Callable, Collection, Iterable, Mapping
+from functools import cache, lru_cache
 from typing import Any, Final, NamedTuple
 
 from pglast import ast as pg_ast
@@ -682,6 +682,7 @@ class PglastSqlGuard:
         self,
         allowed_relations: Mapping[str, object] | Collection[str] = EXPOSED_RETAIL_RELATIONS,
         max_length: int = 20_000,
+        remembered: int = 512,
     ) -> None:
         if isinstance(allowed_relations, str):  # one name, not a collection of characters
             allowed_relations = [allowed_relations]
@@ -691,12 +692,24 @@ class PglastSqlGuard:
         self._max_length = max_length
         listing = ", ".join(f"{RETAIL_SCHEMA}.{name}" for name in sorted(self._allowed_relations))
         self._relation_hint = f"tables you can query: {listing}"
+        # The verdict depends on the text alone: an assistant repeating a query (a dashboard,
+        # a retry) skips the parse and walk. Accepted queries only (an exception is not cached);
+        # `remembered=0` turns it off (bench/sql_guard.py measures the parse path).
+        self._check_text: Callable[[str], GuardedQuery] = (
+            lru_cache(maxsize=remembered)(self._check_uncached) if remembered > 0
+            else self._check_uncached
+        )
 
     @property
     def allowed_relations(self) -> frozenset[str]:
         return self._allowed_relations
 
     def check(self, sql: str) -> GuardedQuery:
+        if not isinstance(sql, str):
+            raise ValidationError("the query must be SQL text")
+        return self._check_text(sql)
+
+    def _check_uncached(self, sql: str) -> GuardedQuery:
         text = self._validated_text(sql)
         statement = self._single_statement(text)
         walk = _Walk(self._allowed_relations)

@@ -321,9 +321,30 @@ def _guard_node_kinds(guard: PglastSqlGuard, sql: str) -> Counter[str]:
 
 
 @pytest.mark.parametrize("sql", BENIGN_QUERIES, ids=lambda sql: " ".join(sql.split())[:50])
-def test_the_guard_visits_every_node_of_the_full_ast(guard: PglastSqlGuard, sql: str) -> None:
+def test_the_guard_visits_every_node_of_the_full_ast(sql: str) -> None:
     """The JSON walk must reach exactly the nodes pglast's object AST holds: nothing hidden."""
-    assert _guard_node_kinds(guard, sql) == _ast_node_kinds(sql)
+    assert _guard_node_kinds(PglastSqlGuard(remembered=0), sql) == _ast_node_kinds(sql)
+
+
+def test_an_accepted_text_is_remembered_and_a_rejected_one_is_checked_again() -> None:
+    guard = PglastSqlGuard(remembered=2)
+    accepted = "SELECT name FROM retail.stores"
+    first = guard.check(accepted)
+    assert not _guard_node_kinds(guard, accepted)  # the same text: no second walk
+    assert guard.check(accepted) is first
+    assert _guard_node_kinds(guard, accepted + " ")  # another text is walked
+    for _ in range(2):  # a rejection is never remembered
+        with pytest.raises(ValidationError, match="pg_read_file"):
+            guard.check("SELECT pg_read_file('/etc/passwd')")
+    with pytest.raises(ValidationError, match="must be SQL text"):
+        guard.check(["SELECT 1"])  # type: ignore[arg-type]  # unhashable: refused, not cached
+
+
+def test_remembering_can_be_turned_off() -> None:
+    guard = PglastSqlGuard(remembered=0)
+    accepted = "SELECT name FROM retail.stores"
+    guard.check(accepted)
+    assert _guard_node_kinds(guard, accepted)
 
 
 # --------------------------------------------------------------------------- properties
