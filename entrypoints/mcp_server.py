@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from domain.errors import ZavaError
 from domain.model import AccessScope, QueryResult, TableSchema, UserId
 from entrypoints.analytics_tools import register_sales_analytics
+from entrypoints.argument_errors import ArgumentErrors
 from entrypoints.client_logging import register_client_logging
 from entrypoints.completions import register_completions
 from entrypoints.container import Container
@@ -253,6 +254,9 @@ def build_server(
     register_product_search(server, container, caller, runner)
     register_completions(server, container, caller)
     register_client_logging(server)
+    # inside the outcome log (the last middleware added runs innermost), so it reports the
+    # clear message
+    server.middleware.append(ArgumentErrors(server))
     return server
 
 
