@@ -150,7 +150,10 @@ def build_embeddings(
                     return None
                 log.info("embedding %d products with %s", len(pending), embedder.model_id)
             with rich_progress() as progress:
-                return await service.build(progress)
+                report = await service.build(progress)
+            if report.index is not None:
+                log.info("%s", report.index)
+            return report
         finally:
             await embedder.aclose()
 
