@@ -82,11 +82,10 @@ def describe_problems(schema: Mapping[str, Any], arguments: Mapping[str, Any]) -
     errors = sorted(validator.iter_errors(dict(arguments)), key=lambda e: [str(p) for p in e.path])
     seen: set[str] = set()
     for error in errors:
-        sentence = _sentence(error, properties)
-        field = sentence.split(" ", 1)[0]
-        if field not in seen:  # one sentence per argument (7 fails both type and enum)
-            seen.add(field)
-            problems.append(sentence)
+        for field, sentence in _sentences(error, properties):
+            if field not in seen:  # one sentence per argument (7 fails both type and enum)
+                seen.add(field)
+                problems.append(sentence)
     return problems
 
 
@@ -101,16 +100,21 @@ def _closest(unknown: str, names: list[str]) -> str | None:
     return close[0] if close else None
 
 
-def _sentence(error: SchemaError, properties: Mapping[str, Any]) -> str:
+def _sentences(error: SchemaError, properties: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(argument, sentence) pairs for one schema error."""
     if error.validator == "required":
-        missing = str(error.message).split("'")[1] if "'" in error.message else ""
-        accepted = _accepted(properties.get(missing, {}))
-        return f"{missing!r} is required" + (f": {accepted}" if accepted else "")
+        given = error.instance if isinstance(error.instance, Mapping) else {}
+        pairs = []
+        for name in (str(n) for n in error.validator_value if n not in given):
+            accepted = _accepted(properties.get(name, {}))
+            pairs.append((name, f"{name!r} is required" + (f": {accepted}" if accepted else "")))
+        return pairs
     field = ".".join(str(p) for p in error.path) or "arguments"
     top = str(error.path[0]) if error.path else ""
     accepted = _accepted(properties.get(top, {}))
     got = _shown(error.instance)
-    return f"{field} = {got} is not accepted" + (f"; accepted: {accepted}" if accepted else "")
+    return [(field, f"{field} = {got} is not accepted"
+             + (f"; accepted: {accepted}" if accepted else ""))]
 
 
 def _accepted(prop: Mapping[str, Any]) -> str:

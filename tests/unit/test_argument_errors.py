@@ -35,3 +35,11 @@ def test_long_values_are_shortened() -> None:
     (problem,) = describe_problems(SCHEMA, {"query_description": "x", "max_rows": "9" * 200})
     assert len(problem) < 130
     assert "..." in problem
+
+
+def test_every_missing_argument_is_named_once() -> None:
+    schema = {**SCHEMA, "required": ["query_description", "max_rows"]}
+    assert describe_problems(schema, {}) == [
+        "'query_description' is required: string (length >= 1): what the customer needs",
+        "'max_rows' is required: integer (>= 1, <= 50)",
+    ]
