@@ -19,7 +19,11 @@ from psycopg_pool import PoolTimeout
 
 from adapters.postgres.errors import translate
 from adapters.postgres.pool import AsyncConn, RlsDatabase
-from adapters.postgres.vector_index import HNSW_EF_SEARCH, IVFFLAT_PROBES
+from adapters.postgres.vector_index import (
+    HNSW_EF_SEARCH,
+    IVFFLAT_FILTERED_PROBES,
+    IVFFLAT_PROBES,
+)
 from domain.errors import UnknownUserError
 from domain.model import ProductCandidate, SearchFilters, UserId
 from ports.product_search import CandidateQuery, Candidates, ProductSearchRepository
@@ -139,16 +143,19 @@ def text_query(filters: SearchFilters) -> sql.Composed:
 
 class PsycopgProductSearchRepository(ProductSearchRepository):
     def __init__(self, database: RlsDatabase, *, timeout_s: float,
-                 probes: int = IVFFLAT_PROBES, ef_search: int = HNSW_EF_SEARCH) -> None:
+                 probes: int = IVFFLAT_PROBES, filtered_probes: int = IVFFLAT_FILTERED_PROBES,
+                 ef_search: int = HNSW_EF_SEARCH) -> None:
         self._database = database
         self._timeout_s = timeout_s
         self._probes = probes
+        self._filtered_probes = filtered_probes
         self._ef_search = ef_search
 
     async def candidates(self, user_id: UserId, query: CandidateQuery) -> Candidates:
         params = {
             "model": query.model_id,
-            "probes": str(self._probes),
+            "probes": str(self._probes if query.filters == SearchFilters()
+                          else self._filtered_probes),
             "ef_search": str(max(self._ef_search, query.vector_limit)),
             "embedding": vector_literal(query.embedding),
             "text": query.text,
