@@ -5,6 +5,8 @@ resumable pipeline."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
@@ -12,18 +14,24 @@ from uuid import UUID
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
 
 from adapters.demodata.reference import SEATTLE, USERS
 from adapters.embeddings.local import LocalEmbeddingProvider
 from adapters.memory.embeddings import HashingEmbeddingProvider
 from adapters.postgres.embedding_store import PsycopgProductEmbeddingStore
-from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.pool import AsyncConn, RlsDatabase
 from adapters.postgres.product_search import (
     PsycopgProductSearchRepository,
     vector_literal,
     vector_query,
 )
-from adapters.postgres.vector_index import INDEX_NAME
+from adapters.postgres.request_context import ContextSigner
+from adapters.postgres.vector_index import (
+    INDEX_NAME,
+    IVFFLAT_FILTERED_PROBES,
+    IVFFLAT_PROBES,
+)
 from domain.errors import EmbeddingModelMismatchError, UnknownUserError
 from domain.model import SearchFilters, SearchMode, UserId
 from domain.services.embedding_index import EmbeddingIndexService
@@ -145,6 +153,33 @@ async def test_stock_and_in_stock_only_follow_the_callers_stores(
     assert sku not in {p.sku for p in in_stock.products}
     assert all(p.stock_units > 0 for p in in_stock.products)
     assert sku in {p.sku for p in in_stock_anywhere.products}
+
+
+class ProbeRecordingDatabase(RlsDatabase):
+    """The real RLS session, noting the ivfflat.probes each search's transaction ran with."""
+
+    probes: list[str]
+
+    @asynccontextmanager
+    async def session(self, user_id: UserId | None) -> AsyncIterator[AsyncConn]:
+        async with super().session(user_id) as conn:
+            yield conn
+            row = await (await conn.execute("SELECT current_setting('ivfflat.probes')")).fetchone()
+            self.probes.append(str(row[0]) if row else "")
+
+
+async def test_filtered_searches_probe_more_lists(
+    query_pool: AsyncConnectionPool[AsyncConn], signer: ContextSigner,
+    local_embeddings: LocalEmbeddingProvider,
+) -> None:
+    database = ProbeRecordingDatabase(query_pool, signer, statement_timeout_s=5)
+    database.probes = []
+    service = ProductSearchService(
+        local_embeddings, PsycopgProductSearchRepository(database, timeout_s=5))
+    await service.search(SEATTLE_MANAGER, "garden hose", mode=SearchMode.VECTOR)
+    await service.search(SEATTLE_MANAGER, "garden hose", mode=SearchMode.VECTOR,
+                         in_stock_only=True)
+    assert database.probes == [str(IVFFLAT_PROBES), str(IVFFLAT_FILTERED_PROBES)]
 
 
 async def test_category_and_price_filters(service: ProductSearchService) -> None:
