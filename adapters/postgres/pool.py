@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 import uuid
@@ -243,11 +242,3 @@ class RlsDatabase:
             return  # the pool's reset tries DISCARD ALL, or discards the connection
         _DISCARDED.add(conn)
         _ANSWERED_AT[conn] = time.monotonic()
-
-    async def end(self, conn: AsyncConn) -> None:
-        """Roll back the request's transaction now, if it is still open (idempotent). A caller
-        may end it early: a server-side cursor is then already gone, and closing it costs no
-        round trip. A broken connection is left to the pool, which discards it."""
-        if conn.info.transaction_status in _OPEN:
-            with contextlib.suppress(psycopg.Error):
-                await conn.execute("ROLLBACK")

@@ -30,7 +30,6 @@ import psycopg
 from psycopg import sql
 
 VectorIndexKind = Literal["ivfflat", "hnsw"]
-VECTOR_INDEX_KINDS: tuple[VectorIndexKind, ...] = ("ivfflat", "hnsw")
 
 INDEX_NAME = "product_description_embeddings_ann_idx"
 _TABLE = "retail.product_description_embeddings"
