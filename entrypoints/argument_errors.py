@@ -18,6 +18,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent
 
@@ -31,7 +32,8 @@ class ArgumentErrors:
     def __init__(self, server: MCPServer) -> None:
         self._server = server
 
-    async def __call__(self, ctx: Any, call_next: Any) -> Any:
+    async def __call__(self, ctx: ServerRequestContext[Any, Any],
+                       call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)
         if ctx.method != "tools/call" or not _is_argument_failure(result):
             return result
@@ -56,7 +58,7 @@ class ArgumentErrors:
         return None
 
 
-def _is_argument_failure(result: Any) -> bool:
+def _is_argument_failure(result: HandlerResult) -> bool:
     if isinstance(result, CallToolResult):
         is_error, content = result.is_error, [c.text for c in result.content if c.type == "text"]
     elif isinstance(result, Mapping):

@@ -5,7 +5,6 @@ translation), map the result. Identity never comes from tool arguments; the Call
 decides it (the configured user on stdio, the verified bearer token over HTTP).
 """
 
-import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC
@@ -160,7 +159,6 @@ def build_server(
         pool = container.query_pool()
         if pool is not None:
             await pool.open(wait=True, timeout=30)
-        gc.freeze()  # what start-up built lives as long as the process: keep it out of GC passes
         embeddings = EmbeddingLifetime(container.embedding_provider())
         try:
             yield container

@@ -74,9 +74,10 @@ class EmbeddingLifetime:
             await self._provider.warm_up()
         except Exception:  # the first search reports it to the client
             log.warning("could not load the embedding model", exc_info=True)
-        # The local model brings ~500k long-lived Python objects; every full collection would
-        # walk them all (~270 ms with the event loop stopped, the p99 of a busy server).
-        # Frozen, the collector skips them from now on.
+        # Start-up is over (imports, wiring, pool, model): what exists now lives as long as the
+        # process. The local model alone brings ~500k Python objects that every full
+        # collection would walk (~270 ms with the event loop stopped, the p99 of a busy
+        # server); frozen, the collector skips them all from now on.
         gc.freeze()
 
     async def close(self) -> None:
