@@ -4,8 +4,8 @@
 -- ~180 tight families of near-identical texts, which HNSW links almost only within themselves;
 -- with 007's m = 16, ef_construction = 64 recall@10 was 0.65 at ef_search 100, and no
 -- m / ef_construction / ef_search reached 0.98 reliably. IVFFlat's k-means lists follow the
--- families: at 100k, recall@10 0.993 with 3 probes and 1.000 with 10, 3.4-5.0 ms against ~60 ms
--- for an exact scan (bench/results/vector_search.md).
+-- families: at 100k, recall@10 0.99-1.00 with 3 to 10 probes, 4-7 ms against 60-75 ms for an
+-- exact scan (bench/results/vector_search.md).
 --
 -- lists = round(sqrt(representative rows)), at least 1. IVFFlat learns its lists from the
 -- rows present when it is built, so `zava-mcp embeddings build` rebuilds it (concurrently)
@@ -29,8 +29,8 @@ BEGIN
     EXECUTE format(
         'COMMENT ON INDEX retail.product_description_embeddings_ann_idx IS %L',
         format('IVFFlat, cosine distance, lists = %s (sqrt of the %s representative rows at'
-               ' build time); queries set ivfflat.probes = 5 and ivfflat.iterative_scan ='
-               ' relaxed_order.', lists, representatives));
+               ' build time); queries set ivfflat.probes = 5 (40 with filters) and'
+               ' ivfflat.iterative_scan = relaxed_order.', lists, representatives));
 END
 $$;
 COMMENT ON COLUMN retail.product_description_embeddings.is_representative IS 'true on one row per (model_id, content_sha256): the rows the vector index holds (products with the same text share the vector).';
