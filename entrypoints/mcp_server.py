@@ -167,6 +167,7 @@ def build_server(
             await container.audit_log().flush()
             await container.cache_store().close()
             if pool is not None:
+                await container.rls_database().drain()
                 await pool.close()
 
     server = MCPServer(

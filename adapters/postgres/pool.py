@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection, AsyncCursor, sql
@@ -28,6 +29,7 @@ from adapters.postgres.request_context import ContextSigner
 from domain.model import UserId
 
 AsyncConn = AsyncConnection[TupleRow]
+T = TypeVar("T")
 
 log = logging.getLogger("zava.db")
 
@@ -43,6 +45,29 @@ def connection_retries(attempts: int = 3) -> AsyncRetrying:
         before_sleep=before_sleep_log(log, logging.WARNING),
         reraise=True,
     )
+
+
+async def retry_on_broken_connection(
+    work: Callable[[], Awaitable[T]], attempts: int = 3
+) -> T:
+    """`work` (read-only, always rolled back: safe to run again) under connection_retries.
+    The first attempt runs outside tenacity, whose bookkeeping cost ~5 % of a tool call's CPU:
+    only once it failed on a broken connection does the retry loop start, with the first
+    backoff, for the attempts left."""
+    try:
+        return await work()
+    except Exception as e:
+        if attempts < 2 or not is_connection_error(e):
+            raise
+        log.warning("connection broke (%s); retrying", type(e).__name__)
+    await asyncio.sleep(_FIRST_RETRY_WAIT_S)
+    async for attempt in connection_retries(attempts - 1):
+        with attempt:
+            result = await work()
+    return result
+
+
+_FIRST_RETRY_WAIT_S = 0.05
 
 
 async def _configure(conn: AsyncConn) -> None:
@@ -161,16 +186,39 @@ class RlsDatabase:
         self._statement_timeout_ms = str(int(statement_timeout_s * 1000))
         self._lock_timeout_ms = str(int(lock_timeout_s * 1000))
         self._idle_timeout_ms = str(int(statement_timeout_s * 1000) + 5000)
+        self._returning: set[asyncio.Task[None]] = set()
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConn]:
+        """A pooled connection that goes back to the pool through `finish`, in the background:
+        the request's answer does not wait for the round trip that ends its transaction, and
+        the connection is handed out again only once that round trip is over."""
+        conn = await self._pool.getconn()
+        try:
+            yield conn
+        finally:
+            task = asyncio.get_running_loop().create_task(self._finish_and_return(conn))
+            self._returning.add(task)
+            task.add_done_callback(self._returning.discard)
+
+    async def _finish_and_return(self, conn: AsyncConn) -> None:
+        try:
+            await self.finish(conn)
+        finally:
+            await self._pool.putconn(conn)
+
+    async def drain(self) -> None:
+        """Wait until every connection a finished request used is back in the pool (before
+        the pool closes)."""
+        while self._returning:
+            await asyncio.gather(*self._returning, return_exceptions=True)
 
     @asynccontextmanager
     async def session(self, user_id: UserId | None) -> AsyncIterator[AsyncConn]:
-        async with self._pool.connection() as conn:
-            try:
-                async with conn.pipeline():
-                    await self._begin(conn, user_id)
-                yield conn
-            finally:
-                await self.finish(conn)
+        async with self._connection() as conn:
+            async with conn.pipeline():
+                await self._begin(conn, user_id)
+            yield conn
 
     @asynccontextmanager
     async def cursor_session(
@@ -182,18 +230,15 @@ class RlsDatabase:
         second statement). Yields the connection, the cursor's name for further FETCHes, and
         the first FETCH's result."""
         name = f"q_{uuid.uuid4().hex[:12]}"
-        async with self._pool.connection() as conn:
-            try:
-                async with conn.pipeline():
-                    await self._begin(conn, user_id)
-                    await conn.execute(
-                        sql.SQL("DECLARE {} NO SCROLL CURSOR FOR ").format(sql.Identifier(name))
-                        + sql.SQL(query)  # type: ignore[arg-type,unused-ignore]  # validated text
-                    )
-                    first = await conn.execute(fetch_statement(name, first_fetch))
-                yield conn, name, first
-            finally:
-                await self.finish(conn)
+        async with self._connection() as conn:
+            async with conn.pipeline():
+                await self._begin(conn, user_id)
+                await conn.execute(
+                    sql.SQL("DECLARE {} NO SCROLL CURSOR FOR ").format(sql.Identifier(name))
+                    + sql.SQL(query)  # type: ignore[arg-type,unused-ignore]  # validated text
+                )
+                first = await conn.execute(fetch_statement(name, first_fetch))
+            yield conn, name, first
 
     async def _begin(self, conn: AsyncConn, user_id: UserId | None) -> None:
         context = self._signer.sign(
@@ -208,16 +253,13 @@ class RlsDatabase:
     async def audit_session(self) -> AsyncIterator[AsyncConn]:
         """A short read-write transaction for the audit writer, committed when the block ends
         without an error."""
-        async with self._pool.connection() as conn:
+        async with self._connection() as conn:
             context = self._signer.sign("audit", "0", conn.info.backend_pid)
-            try:
-                async with conn.pipeline():
-                    await conn.execute("BEGIN READ WRITE")
-                    await conn.execute(_SET_AUDIT_CONTEXT, (context,))
-                yield conn
-                await conn.execute("COMMIT")
-            finally:
-                await self.finish(conn)
+            async with conn.pipeline():
+                await conn.execute("BEGIN READ WRITE")
+                await conn.execute(_SET_AUDIT_CONTEXT, (context,))
+            yield conn
+            await conn.execute("COMMIT")
 
     # What ends every request as its connection goes back to the pool, in one round trip with
     # the ROLLBACK (simple query protocol: no parameters, so the statements travel together):

@@ -14,7 +14,12 @@ from psycopg import AsyncCursor
 from psycopg_pool import PoolTimeout
 
 from adapters.postgres.errors import translate
-from adapters.postgres.pool import AsyncConn, RlsDatabase, connection_retries, fetch_statement
+from adapters.postgres.pool import (
+    AsyncConn,
+    RlsDatabase,
+    fetch_statement,
+    retry_on_broken_connection,
+)
 from domain.model import QueryResult, UserId
 from ports.metrics import QueryObserver
 from ports.sales_query import SalesQueryExecutor
@@ -54,11 +59,9 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
         started = time.perf_counter()
         ok = False
         try:
-            # read-only and always rolled back, so running it again after a broken
-            # connection is safe
-            async for attempt in connection_retries():
-                with attempt:
-                    columns, rows, truncated = await self._run_once(user_id, query, max_rows)
+            columns, rows, truncated = await retry_on_broken_connection(
+                lambda: self._run_once(user_id, query, max_rows)
+            )
             ok = True
         except (psycopg.Error, PoolTimeout) as e:
             raise translate(e, timeout_s=self._timeout_s) from e

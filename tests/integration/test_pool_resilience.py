@@ -117,6 +117,7 @@ async def terminate_the_pooled_connection(db: CountingDatabase,
     (counted in db.sessions) has ended on it and it is back in the pool."""
     async with db.session(None) as conn:
         pid = conn.info.backend_pid
+    await db.drain()  # the connection goes back to the pool in the background
     with psycopg.connect(database.admin_url, autocommit=True) as admin:
         row = admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()
     assert row == (True,)
@@ -170,3 +171,25 @@ async def test_the_pool_resets_a_connection_returned_without_finishing(
         await pool.close()
     assert work_mem == ("16MB",)  # the pool's startup value
     assert prepared == (0,)
+
+
+async def test_a_request_ends_before_its_connection_is_back(
+    one_connection: CountingDatabase,
+) -> None:
+    """The answer does not wait for the round trip that rolls back and discards the session:
+    that runs in the background, and the connection is handed out again only after it."""
+    context = "SELECT current_setting('zava.context', true)"
+    async with one_connection.session(SEATTLE) as conn:
+        await conn.execute("SET work_mem = '1MB'")  # session-level: the discard must undo it
+        seattle = await (await conn.execute(context)).fetchone()
+    assert one_connection.pool.get_stats().get("pool_available", 0) == 0
+    async with one_connection.session(None) as conn:  # waits for the background return
+        work_mem = await (await conn.execute("SHOW work_mem")).fetchone()
+        anonymous = await (await conn.execute(context)).fetchone()
+    await one_connection.drain()
+    assert one_connection.pool.get_stats()["pool_available"] == 1
+    assert work_mem == ("16MB",)
+    assert seattle is not None
+    assert str(SEATTLE) in seattle[0]
+    assert anonymous is not None
+    assert str(SEATTLE) not in anonymous[0]
