@@ -44,6 +44,7 @@ from adapters.auth.jwt_tokens import (
 from domain.errors import ConfigurationError, UnknownUserError, ValidationError
 from domain.model import UserId
 from domain.services.identity import IdentityService, parse_user_id
+from domain.services.single_flight import SingleFlight
 from entrypoints.settings import Settings
 
 log = logging.getLogger("zava.auth")
@@ -249,6 +250,7 @@ class BearerTokenVerifier(TokenVerifier):
         self._required_scope = required_scope
         self._cache = cache or KnownUserCache()
         self._verified = verified or VerifiedTokenCache()
+        self._user_lookups: SingleFlight[UserId, bool] = SingleFlight()
 
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
@@ -290,6 +292,10 @@ class BearerTokenVerifier(TokenVerifier):
         cached = self._cache.get(user_id)
         if cached is not None:
             return cached
+        # one directory lookup for all the requests of this user in flight when it expired
+        return await self._user_lookups.fetch(user_id, lambda: self._look_up_user(user_id))
+
+    async def _look_up_user(self, user_id: UserId) -> bool:
         try:
             await self._identity.whoami(user_id)
         except UnknownUserError:

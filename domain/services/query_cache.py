@@ -13,7 +13,10 @@ and only a statement the guard accepted reaches the cache. The key is a SHA-256 
 Statements whose answer changes with time or at random (now(), current_date, random(), ...)
 are never cached. Scopes and the data version are remembered briefly (`scope_ttl_s`,
 `version_ttl_s`) so a hit costs no database round trip; a user's changed access reaches the
-cache keys within `scope_ttl_s` (the database enforces it at once on every miss).
+cache keys within `scope_ttl_s` (the database enforces it at once on every miss). When one
+expires, the requests in flight share a single lookup, and identical misses in flight share
+a single execution (SingleFlight): a cold cache or a new data version under load costs one
+query per distinct key, not one per request.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from domain.model import QueryResult, UserId
+from domain.services.single_flight import SingleFlight
 from ports.access import AccessDirectory
 from ports.cache import CacheStore, DataVersionSource
 from ports.sales_query import SalesQueryExecutor
@@ -87,6 +91,8 @@ class CachingSalesQueryExecutor(SalesQueryExecutor):
         self._clock = clock
         self._scopes: OrderedDict[UserId, tuple[float, str]] = OrderedDict()
         self._version: tuple[float, str] | None = None
+        self._lookups: SingleFlight[UserId | None, str] = SingleFlight()  # None: the version
+        self._fills: SingleFlight[str, QueryResult] = SingleFlight()
 
     async def run(self, user_id: UserId, query: GuardedQuery, max_rows: int) -> QueryResult:
         if self._ttl_s <= 0 or not is_cacheable(query.sql):
@@ -97,6 +103,12 @@ class CachingSalesQueryExecutor(SalesQueryExecutor):
         cached = await self._cache.get(key)
         if cached is not None:
             return decode_result(cached, round((time.perf_counter() - started) * 1000, 3))
+        # Identical misses in flight (same key: same SQL, scope and data version, so the same
+        # answer a cache entry would give them) share one execution.
+        return await self._fills.fetch(key, lambda: self._fill(key, user_id, query, max_rows))
+
+    async def _fill(self, key: str, user_id: UserId, query: GuardedQuery,
+                    max_rows: int) -> QueryResult:
         result = await self._inner.run(user_id, query, max_rows)
         await self._cache.set(key, encode_result(result), self._ttl_s)
         return result
@@ -106,16 +118,23 @@ class CachingSalesQueryExecutor(SalesQueryExecutor):
         entry = self._scopes.get(user_id)
         if entry is not None and entry[0] > now:
             return entry[1]
+        return await self._lookups.fetch(user_id, lambda: self._look_up_scope(user_id))
+
+    async def _look_up_scope(self, user_id: UserId) -> str:
         scope = await self._directory.scope_for(user_id)  # UnknownUserError for strangers
         ids = ",".join(sorted(str(s) for s in scope.store_ids))
         self._scopes.pop(user_id, None)
-        self._scopes[user_id] = (now + self._scope_ttl_s, ids)
+        self._scopes[user_id] = (self._clock() + self._scope_ttl_s, ids)
         while len(self._scopes) > self._max_scopes:
             self._scopes.popitem(last=False)
         return ids
 
     async def _data_version(self) -> str:
-        now = self._clock()
-        if self._version is None or self._version[0] <= now:
-            self._version = (now + self._version_ttl_s, await self._versions.current())
-        return self._version[1]
+        if self._version is not None and self._version[0] > self._clock():
+            return self._version[1]
+        return await self._lookups.fetch(None, self._look_up_version)
+
+    async def _look_up_version(self) -> str:
+        version = await self._versions.current()
+        self._version = (self._clock() + self._version_ttl_s, version)
+        return version

@@ -3,6 +3,7 @@ policy, and the SDK TokenVerifier that turns a token into a known user (or into 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -391,9 +392,12 @@ class CountingDirectory(InMemoryAccessDirectory):
         super().__init__(demo._scopes.values())
         self.lookups = 0
         self.broken = False
+        self.delay_s = 0.0
 
     async def scope_for(self, user_id: UserId) -> Any:
         self.lookups += 1
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         if self.broken:
             raise OSError("database unreachable")
         return await super().scope_for(user_id)
@@ -460,6 +464,19 @@ async def test_user_answers_are_cached_for_a_minute(rig: VerifierRig) -> None:
     rig.clock.now += 61
     await rig.verifier.verify_token(_hs())
     assert rig.directory.lookups == 3
+
+
+@pytest.mark.anyio
+async def test_requests_in_flight_share_one_lookup_when_the_answer_expires(
+    rig: VerifierRig,
+) -> None:
+    rig.directory.delay_s = 0.01
+    token = _hs()
+    await rig.verifier.verify_token(token)
+    rig.clock.now += 61
+    answers = await asyncio.gather(*(rig.verifier.verify_token(token) for _ in range(64)))
+    assert all(a is not None and a.scopes == ["zava:read"] for a in answers)
+    assert rig.directory.lookups == 2
 
 
 @pytest.mark.anyio

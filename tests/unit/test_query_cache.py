@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -11,7 +12,7 @@ from adapters.cache.memory import MemoryCacheStore, StaticDataVersion
 from adapters.demodata.reference import USERS
 from adapters.memory.access import InMemoryAccessDirectory
 from adapters.memory.metrics import InMemoryMetrics
-from domain.model import QueryResult, UserId
+from domain.model import AccessScope, QueryResult, UserId
 from domain.services.query_cache import CachingSalesQueryExecutor
 from ports.sql_guard import GuardedQuery
 
@@ -123,3 +124,82 @@ async def test_memory_store_ttl_lru_and_size_bounds() -> None:
     assert len(store) == 1
     assert metrics.counts["cache", "memory", "hit"] == 3
     assert metrics.counts["cache", "memory", "miss"] == 3
+
+
+class SlowVersions(Versions):
+    """A data version lookup that takes a moment, counting the lookups."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups = 0
+
+    async def current(self) -> str:
+        self.lookups += 1
+        await asyncio.sleep(0.01)
+        return self.version
+
+
+async def test_requests_in_flight_share_one_version_and_scope_lookup_when_they_expire() -> None:
+    """64 concurrent requests once the remembered version and scope have expired: one lookup
+    each, not 64 (which queued for the pool and stalled calls for seconds)."""
+    inner, versions, clock = CountingExecutor(), SlowVersions(), Clock()
+    directory = CountingDirectory()
+    executor = CachingSalesQueryExecutor(
+        inner, MemoryCacheStore(), directory, versions, ttl_s=60, version_ttl_s=5,
+        scope_ttl_s=30, clock=clock,
+    )
+    await executor.run(HEAD_OFFICE, guarded("SELECT 1"), 100)
+    clock.now += 31  # both expired
+    results = await asyncio.gather(*(executor.run(HEAD_OFFICE, guarded("SELECT 1"), 100)
+                                     for _ in range(64)))
+    assert {r.rows for r in results} == {((str(HEAD_OFFICE),),)}
+    assert versions.lookups == 2
+    assert directory.lookups == 2
+    assert len(inner.calls) == 1  # the version did not change: all hits
+
+
+class CountingDirectory:
+    def __init__(self) -> None:
+        self._demo = InMemoryAccessDirectory.from_demo_data()
+        self.lookups = 0
+
+    async def scope_for(self, user_id: UserId) -> AccessScope:
+        self.lookups += 1
+        await asyncio.sleep(0.01)
+        return await self._demo.scope_for(user_id)
+
+
+class SlowExecutor(CountingExecutor):
+    async def run(self, user_id: UserId, query: GuardedQuery, max_rows: int) -> QueryResult:
+        await asyncio.sleep(0.01)
+        return await super().run(user_id, query, max_rows)
+
+
+async def test_identical_misses_in_flight_share_one_execution_per_scope() -> None:
+    """A cold cache under load: 32 head-office and 32 Seattle requests for the same SQL run it
+    twice, once per scope, and each group gets its own scope's answer."""
+    inner = SlowExecutor()
+    executor = caching(inner)
+    callers = [HEAD_OFFICE, SEATTLE_MANAGER] * 32
+    results = await asyncio.gather(*(executor.run(who, guarded("SELECT 1"), 100)
+                                     for who in callers))
+    assert sorted(inner.calls) == sorted([(HEAD_OFFICE, "SELECT 1"),
+                                          (SEATTLE_MANAGER, "SELECT 1")])
+    for who, result in zip(callers, results, strict=True):
+        assert result.rows == ((str(who),),)
+
+
+async def test_a_failed_execution_is_not_cached_and_the_next_call_runs_again() -> None:
+    class Failing(CountingExecutor):
+        async def run(self, user_id: UserId, query: GuardedQuery, max_rows: int) -> QueryResult:
+            await super().run(user_id, query, max_rows)
+            raise RuntimeError("database down")
+
+    inner = Failing()
+    executor = caching(inner)
+    outcomes = await asyncio.gather(*(executor.run(HEAD_OFFICE, guarded("SELECT 1"), 100)
+                                      for _ in range(4)), return_exceptions=True)
+    assert all(isinstance(o, RuntimeError) for o in outcomes)
+    with pytest.raises(RuntimeError):
+        await executor.run(HEAD_OFFICE, guarded("SELECT 1"), 100)
+    assert len(inner.calls) == 2  # the four concurrent ones shared one; the next ran again
