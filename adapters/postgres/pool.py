@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import AsyncConnection, AsyncCursor, sql
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
@@ -154,10 +153,14 @@ _SET_QUERY_CONTEXT = (
     " set_config('lock_timeout', %s, true),"
     " set_config('idle_in_transaction_session_timeout', %s, true)"
 )
-def fetch_statement(cursor_name: str, rows: int) -> sql.Composed:
-    return sql.SQL("FETCH FORWARD {} FROM {}").format(
-        sql.Literal(int(rows)), sql.Identifier(cursor_name)
-    )
+# The one cursor of a query session: its transaction always ends with ROLLBACK and CLOSE ALL,
+# so a fixed name never meets another, and plain text saves composing SQL on every request.
+RESULT_CURSOR = "zava_result"
+_DECLARE_RESULT = f"DECLARE {RESULT_CURSOR} NO SCROLL CURSOR FOR "
+
+
+def fetch_statement(rows: int) -> str:
+    return f"FETCH FORWARD {int(rows)} FROM {RESULT_CURSOR}"
 
 
 _SET_AUDIT_CONTEXT = "SELECT set_config('zava.context', %s, true)"
@@ -217,35 +220,32 @@ class RlsDatabase:
     async def session(self, user_id: UserId | None) -> AsyncIterator[AsyncConn]:
         async with self._connection() as conn:
             async with conn.pipeline():
-                await self._begin(conn, user_id)
+                await self._begin(conn.cursor(), user_id)
             yield conn
 
     @asynccontextmanager
     async def cursor_session(
         self, user_id: UserId | None, query: str, first_fetch: int
-    ) -> AsyncIterator[tuple[AsyncConn, str, AsyncCursor[Any]]]:
-        """A session whose first statement is a server-side cursor over `query` (one statement,
-        already validated): BEGIN, the signed context, DECLARE and the first FETCH go to the
-        server in one round trip (pipeline mode, hence the extended protocol, which refuses a
-        second statement). Yields the connection, the cursor's name for further FETCHes, and
-        the first FETCH's result."""
-        name = f"q_{uuid.uuid4().hex[:12]}"
+    ) -> AsyncIterator[tuple[AsyncConn, AsyncCursor[Any]]]:
+        """A session whose first statement is a server-side cursor (RESULT_CURSOR) over
+        `query` (one statement, already validated): BEGIN, the signed context, DECLARE and the
+        first FETCH go to the server in one round trip (pipeline mode, hence the extended
+        protocol, which refuses a second statement). Yields the connection, for further
+        FETCHes, and the cursor holding the first FETCH's result."""
         async with self._connection() as conn:
+            cursor = conn.cursor()  # one client cursor for the pipeline: the last result counts
             async with conn.pipeline():
-                await self._begin(conn, user_id)
-                await conn.execute(
-                    sql.SQL("DECLARE {} NO SCROLL CURSOR FOR ").format(sql.Identifier(name))
-                    + sql.SQL(query)  # type: ignore[arg-type,unused-ignore]  # validated text
-                )
-                first = await conn.execute(fetch_statement(name, first_fetch))
-            yield conn, name, first
+                await self._begin(cursor, user_id)
+                await cursor.execute(_DECLARE_RESULT + query)  # type: ignore[arg-type,unused-ignore]
+                await cursor.execute(fetch_statement(first_fetch))  # type: ignore[arg-type,unused-ignore]
+            yield conn, cursor
 
-    async def _begin(self, conn: AsyncConn, user_id: UserId | None) -> None:
+    async def _begin(self, cursor: AsyncCursor[Any], user_id: UserId | None) -> None:
         context = self._signer.sign(
-            "query", "" if user_id is None else str(user_id), conn.info.backend_pid
+            "query", "" if user_id is None else str(user_id), cursor.connection.info.backend_pid
         )
-        await conn.execute("BEGIN READ ONLY")
-        await conn.execute(_SET_QUERY_CONTEXT, (
+        await cursor.execute("BEGIN READ ONLY")
+        await cursor.execute(_SET_QUERY_CONTEXT, (
             context, self._statement_timeout_ms, self._lock_timeout_ms, self._idle_timeout_ms,
         ))
 

@@ -83,15 +83,14 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
     ) -> tuple[tuple[str, ...], tuple[tuple[object, ...], ...], bool]:
         first_fetch = min(FETCH_BATCH, max_rows + 1)
         async with self._database.cursor_session(user_id, query.sql, first_fetch) as (
-            conn, cursor_name, first
+            conn, first
         ):
             columns = tuple(d.name for d in first.description or ())
-            rows, truncated = await self._collect(conn, cursor_name, first, first_fetch, max_rows)
+            rows, truncated = await self._collect(conn, first, first_fetch, max_rows)
         return columns, rows, truncated
 
     async def _collect(
-        self, conn: AsyncConn, cursor_name: str, batch_cursor: AsyncCursor[Any], asked: int,
-        max_rows: int,
+        self, conn: AsyncConn, batch_cursor: AsyncCursor[Any], asked: int, max_rows: int,
     ) -> tuple[tuple[tuple[object, ...], ...], bool]:
         """Rows up to max_rows and the JSON size cap, FETCHing further batches only while the
         last one came back full."""
@@ -108,7 +107,7 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
             if len(batch) < asked:
                 return tuple(rows), False
             asked = min(FETCH_BATCH, max_rows + 1 - len(rows))
-            batch_cursor = await conn.execute(fetch_statement(cursor_name, asked))
+            batch_cursor = await conn.execute(fetch_statement(asked))  # type: ignore[arg-type,unused-ignore]
 
 
 def json_ready(value: object) -> object:
