@@ -208,7 +208,10 @@ class RlsDatabase:
         try:
             await self.finish(conn)
         finally:
-            await self._pool.putconn(conn)
+            try:
+                await self._pool.putconn(conn)
+            except Exception:  # nobody awaits this task: say it here, not at garbage collection
+                log.warning("could not return a connection to the pool", exc_info=True)
 
     async def drain(self) -> None:
         """Wait until every connection a finished request used is back in the pool (before
