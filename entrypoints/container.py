@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -22,7 +23,7 @@ from adapters.memory.analytics import (
 from adapters.memory.audit import InMemoryAuditLog
 from adapters.memory.embeddings import HashingEmbeddingProvider
 from adapters.memory.product_search import InMemoryProductSearchRepository
-from adapters.metrics.prometheus import PrometheusMetrics
+from adapters.metrics.prometheus import MULTIPROCESS_DIR_ENV, PrometheusMetrics
 from adapters.postgres.access import PsycopgAccessDirectory
 from adapters.postgres.analytics import (
     PsycopgInventoryRepository,
@@ -72,7 +73,8 @@ def _start(server: DatabaseServer) -> DatabaseEndpoints:
 
 
 def metrics_for(pool: AsyncConnectionPool[Any] | None) -> PrometheusMetrics:
-    metrics = PrometheusMetrics()
+    # Set by `serve --workers N` for its workers (entrypoints/http_app.py), never by users.
+    metrics = PrometheusMetrics(multiprocess_dir=os.environ.get(MULTIPROCESS_DIR_ENV))
     if pool is not None:
         metrics.watch_pool("query", pool.get_stats)
     return metrics

@@ -13,7 +13,9 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import socket
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from adapters.metrics.prometheus import MULTIPROCESS_DIR_ENV
 from domain.model import UserId
 from entrypoints.container import Container
 from entrypoints.fixed_user import LoopbackOnly, fixed_user_server
@@ -167,7 +170,8 @@ def run_http_server(app: Starlette, host: str, port: int, settings: Settings,
     """Serve until SIGINT/SIGTERM, then drain in-flight requests and run the shutdown.
 
     With `workers` > 1, uvicorn starts that many processes on the same socket; each builds its
-    own app (worker_app) and shares nothing with the others but the database and Redis. `app`
+    own app (worker_app) and shares nothing with the others but the database, Redis and, so
+    that any worker's /metrics counts every worker's calls, a directory of metric files. `app`
     (built here for the checks and the banner) then only serves as the template."""
     options: dict[str, Any] = dict(
         host=host, port=port, log_config=None, log_level=settings.log_level.lower(),
@@ -179,7 +183,13 @@ def run_http_server(app: Starlette, host: str, port: int, settings: Settings,
         uvicorn.run(app, **options)
         return
     os.environ[WORKER_ADDRESS_ENV] = f"{host} {port}"
-    uvicorn.run("entrypoints.http_app:worker_app", factory=True, workers=workers, **options)
+    # One port, many workers: /metrics must sum them all (adapters/metrics/prometheus.py).
+    metrics_dir = tempfile.mkdtemp(prefix="zava-metrics-")
+    os.environ[MULTIPROCESS_DIR_ENV] = metrics_dir
+    try:
+        uvicorn.run("entrypoints.http_app:worker_app", factory=True, workers=workers, **options)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 class NoDelayHttpToolsProtocol(HttpToolsProtocol):

@@ -159,6 +159,7 @@ def build_server(
         pool = container.query_pool()
         if pool is not None:
             await pool.open(wait=True, timeout=30)
+        container.metrics().start()
         embeddings = EmbeddingLifetime(container.embedding_provider())
         try:
             yield container
@@ -169,6 +170,7 @@ def build_server(
             if pool is not None:
                 await container.rls_database().drain()
                 await pool.close()
+            await container.metrics().close()
 
     server = MCPServer(
         "zava-retail", version=_server_version(), instructions=INSTRUCTIONS, lifespan=lifespan,

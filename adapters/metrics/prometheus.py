@@ -6,12 +6,20 @@ and an increment, not the library's label validation. The pool gauges are read f
 psycopg_pool's own counters (`get_stats()`) at scrape time by a custom collector, so the pool
 pays nothing between scrapes.
 
-With `serve --workers N` each worker process has its own registry: scrape each, or aggregate
-at the Prometheus side.
+With `serve --workers N` the workers share one port, so a scrape reaches whichever worker
+accepts it: the supervisor then sets prometheus-client's PROMETHEUS_MULTIPROC_DIR and every
+worker runs in multiprocess mode (`multiprocess_dir`). Counters and histograms are summed over
+the workers (those of a worker that exited still count); the pool gauges are the sum over the
+live workers, each refreshing its own every second (`start()`) and at every scrape it
+answers. Process metrics are left out there: they would describe only the worker that
+answered.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
@@ -19,10 +27,12 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     PlatformCollector,
     ProcessCollector,
     generate_latest,
+    multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 
@@ -34,6 +44,9 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 EMBEDDING_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 PoolStats = Callable[[], Mapping[str, int]]
+# prometheus-client's own variable: read when the library is imported, so it must be set in
+# the environment a worker process starts with.
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 M = TypeVar("M", Counter, Histogram)
 
 
@@ -62,9 +75,37 @@ class _PoolCollector:
         return families.values()
 
 
+class _PoolGauges:
+    """Multiprocess mode: the zava_db_pool_* gauges as prometheus-client values this worker
+    writes, summed over the live workers at scrape time."""
+
+    REFRESH_S = 1.0
+
+    def __init__(self, pools: dict[str, PoolStats], registry: CollectorRegistry) -> None:
+        self._pools = pools
+        self._gauges = {
+            key: Gauge(f"zava_db_pool_{name}", doc, ["pool"], multiprocess_mode="livesum",
+                       registry=registry)
+            for name, key, doc in _PoolCollector.GAUGES
+        }
+
+    async def refresh_forever(self) -> None:
+        while True:
+            self.refresh()
+            await asyncio.sleep(self.REFRESH_S)
+
+    def refresh(self) -> None:
+        for pool, get_stats in self._pools.items():
+            stats = get_stats()
+            for key, gauge in self._gauges.items():
+                gauge.labels(pool).set(float(stats.get(key, 0)))
+
+
 class PrometheusMetrics(Metrics):
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, *,
+                 multiprocess_dir: str | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self._multiprocess_dir = multiprocess_dir
         r = self.registry
         self._tool_calls = Counter("zava_tool_calls", "Tool calls by tool and outcome",
                                    ["tool", "outcome"], registry=r)
@@ -87,9 +128,14 @@ class PrometheusMetrics(Metrics):
                                     "Embedding provider latency by provider", ["provider"],
                                     buckets=EMBEDDING_BUCKETS, registry=r)
         self._pools: dict[str, PoolStats] = {}
-        r.register(_PoolCollector(self._pools))
-        ProcessCollector(namespace="zava", registry=r)
-        PlatformCollector(registry=r)
+        self._pool_gauges: _PoolGauges | None = None
+        if multiprocess_dir is None:
+            r.register(_PoolCollector(self._pools))
+            ProcessCollector(namespace="zava", registry=r)
+            PlatformCollector(registry=r)
+        else:
+            self._pool_gauges = _PoolGauges(self._pools, r)
+        self._refreshing: asyncio.Task[None] | None = None
         self._children: dict[tuple[str, ...], Counter | Histogram] = {}
 
     def watch_pool(self, name: str, get_stats: PoolStats) -> None:
@@ -118,8 +164,31 @@ class PrometheusMetrics(Metrics):
         self._child(self._embedding, "embedding", provider).observe(duration_s)
 
     def exposition(self) -> tuple[bytes, str]:
-        """The scrape body and its content type."""
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        """The scrape body and its content type: this server's registry, or in multiprocess
+        mode every worker's values."""
+        if self._multiprocess_dir is None or self._pool_gauges is None:
+            return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        self._pool_gauges.refresh()
+        workers = CollectorRegistry()
+        multiprocess.MultiProcessCollector(workers, path=self._multiprocess_dir)
+        return generate_latest(workers), CONTENT_TYPE_LATEST
+
+    def start(self) -> None:
+        """In the server's event loop: multiprocess mode keeps this worker's pool gauges fresh
+        for the scrapes other workers answer."""
+        if self._pool_gauges is not None and self._refreshing is None:
+            self._refreshing = asyncio.get_running_loop().create_task(
+                self._pool_gauges.refresh_forever())
+
+    async def close(self) -> None:
+        """The worker is stopping: its pool gauges leave the sums (its counts stay)."""
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refreshing
+            self._refreshing = None
+        if self._multiprocess_dir is not None:
+            multiprocess.mark_process_dead(os.getpid(), self._multiprocess_dir)
 
     def _child(self, metric: M, key: str, *labels: str) -> M:
         child = self._children.get((key, *labels))

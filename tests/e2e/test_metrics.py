@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import signal
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -18,7 +22,13 @@ from entrypoints.container import Container
 from entrypoints.http_app import build_http_app
 from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
-from tests.support.http_server import RunningServer, serve_in_thread
+from tests.support.http_server import (
+    RunningServer,
+    free_port,
+    serve_in_thread,
+    start_serve_http,
+    wait_healthy,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -141,3 +151,45 @@ def test_metrics_are_outside_auth_and_carry_no_tenant_data(server: RunningServer
     assert "# TYPE zava_cache_lookups_total counter" in response.text
     assert SEATTLE not in response.text
     assert "SELECT" not in response.text
+
+
+def test_two_workers_answer_a_scrape_with_both_workers_counts(
+    database: DatabaseEndpoints, data_dir: Path, tmp_path: Path,
+) -> None:
+    """`serve --workers 2`: both workers listen on one port, so a scrape reaches either. Every
+    scrape must count every call, whichever worker served it, and the pool gauges sum both
+    workers' pools. The metric files go when the server stops."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAVA_")}
+    env.update(ZAVA_DATA_DIR=str(data_dir), ZAVA_JWT_SECRET=SECRET, ZAVA_POOL_MIN="1",
+               ZAVA_POOL_MAX="2", TMPDIR=str(tmp_path))
+    stderr_path = tmp_path / "serve.stderr"
+    process = start_serve_http(port, env, stderr_path, "--workers", "2")
+    running = RunningServer(f"http://127.0.0.1:{port}")
+    calls = 24
+    try:
+        wait_healthy(running.base_url, timeout_s=180)
+        token = mint_token(SECRET, SEATTLE, 300)
+        for call in range(calls):  # a new connection each: either worker may accept it
+            response = httpx2.post(running.mcp_url, timeout=30, headers={
+                "Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                "Accept": "application/json, text/event-stream"},
+                json={"jsonrpc": "2.0", "id": call, "method": "tools/call",
+                      "params": {"name": "whoami", "arguments": {}}})
+            assert response.status_code == 200
+            assert response.json()["result"]["isError"] is False
+        time.sleep(1.5)  # each worker refreshes its pool gauges every second
+        scrapes = [scrape(running) for _ in range(6)]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=60)
+    for samples in scrapes:
+        assert samples["zava_tool_calls_total", frozenset(
+            {("tool", "whoami"), ("outcome", "ok")})] == calls
+        assert samples["zava_db_pool_max", frozenset({("pool", "query")})] == 4
+        assert samples["zava_db_pool_waiting", frozenset({("pool", "query")})] == 0
+        assert not any(name.startswith("zava_process_") for name, _ in samples)
+    assert out == b""
+    assert process.returncode in (0, 128 + signal.SIGTERM)
+    assert not list(tmp_path.glob("zava-metrics-*"))
+    assert "Traceback" not in stderr_path.read_text()
