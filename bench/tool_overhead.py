@@ -204,14 +204,16 @@ def wait_until_idle(pid: int, timeout_s: float = 180.0) -> None:
 
 
 def start_server(data_dir: Path, port: int, cache_ttl_s: float,
-                 workers: int = 1) -> subprocess.Popen[bytes]:
+                 workers: int = 1, checkout: Path = ROOT) -> subprocess.Popen[bytes]:
+    """`zava-mcp serve --transport http` of `checkout` (this one, or another revision's
+    worktree: `python -m` imports the packages of its working directory)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZAVA_")}
     env.update(ZAVA_DATA_DIR=str(data_dir), ZAVA_JWT_SECRET=SECRET, ZAVA_LOG_LEVEL="WARNING",
                ZAVA_CACHE_TTL_S=str(cache_ttl_s), ZAVA_POOL_MIN="10", ZAVA_POOL_MAX="10")
     process = subprocess.Popen(
         [sys.executable, "-m", "entrypoints.cli", "serve", "--transport", "http",
          "--port", str(port), "--workers", str(workers)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 300
     while True:
