@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
@@ -48,6 +49,8 @@ PoolStats = Callable[[], Mapping[str, int]]
 # the environment a worker process starts with.
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 M = TypeVar("M", Counter, Histogram)
+
+log = logging.getLogger(__name__)
 
 
 class _PoolCollector:
@@ -91,7 +94,10 @@ class _PoolGauges:
 
     async def refresh_forever(self) -> None:
         while True:
-            self.refresh()
+            try:
+                self.refresh()
+            except Exception:  # a metrics hiccup must not end the refreshing, nor the shutdown
+                log.warning("could not refresh the pool gauges", exc_info=True)
             await asyncio.sleep(self.REFRESH_S)
 
     def refresh(self) -> None:
