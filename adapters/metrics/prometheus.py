@@ -134,7 +134,7 @@ class PrometheusMetrics(Metrics):
                                     "Embedding provider latency by provider", ["provider"],
                                     buckets=EMBEDDING_BUCKETS, registry=r)
         self._pools: dict[str, PoolStats] = {}
-        self._pool_gauges: _PoolGauges | None = None
+        self._pool_gauges: _PoolGauges | None = None  # set exactly in multiprocess mode
         if multiprocess_dir is None:
             r.register(_PoolCollector(self._pools))
             ProcessCollector(namespace="zava", registry=r)
@@ -172,7 +172,7 @@ class PrometheusMetrics(Metrics):
     def exposition(self) -> tuple[bytes, str]:
         """The scrape body and its content type: this server's registry, or in multiprocess
         mode every worker's values."""
-        if self._multiprocess_dir is None or self._pool_gauges is None:
+        if self._pool_gauges is None:
             return generate_latest(self.registry), CONTENT_TYPE_LATEST
         self._pool_gauges.refresh()
         workers = CollectorRegistry()
