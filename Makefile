@@ -23,7 +23,18 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# The real MCP clients the e2e tests drive (the Inspector CLI, the MCP conformance suite with
+# the Node 22 it brings), pinned by the committed package-lock.json files; installed on first
+# use and again when a lock file changes.
+E2E_NPM := tests/e2e/inspector/node_modules/.installed tests/e2e/conformance/node_modules/.installed
+
+tests/e2e/%/node_modules/.installed: tests/e2e/%/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs node and npm for the e2e MCP clients" \
+		"(Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --prefix tests/e2e/$* --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: lint $(E2E_NPM)
 	$(BIN)/python -m pytest
 
 unit: $(STAMP)

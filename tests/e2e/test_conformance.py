@@ -52,7 +52,7 @@ def suite() -> list[str]:
     missing = [str(p.relative_to(CONFORMANCE_DIR)) for p in (NODE, SUITE) if not p.exists()]
     if missing:
         pytest.fail(f"the MCP conformance suite is not installed ({', '.join(missing)} missing):"
-                    " run `npm ci --prefix tests/e2e/conformance` (.ci/run does)", pytrace=False)
+                    " run `npm ci --prefix tests/e2e/conformance` (make test does)", pytrace=False)
     return [str(NODE), str(SUITE)]
 
 

@@ -39,7 +39,7 @@ def _inspector_missing() -> str | None:
         return "node/npm are not installed (.ci/run installs them)"
     if not INSPECTOR_BIN.exists():
         return ("the Inspector is not installed: run `npm ci --prefix tests/e2e/inspector`"
-                " (.ci/run does)")
+                " (make test does)")
     return None
 
 
