@@ -7,6 +7,8 @@ same bench database) and reports each figure's median over the rounds, for the c
 on, at the given client counts, with 2026-07-28 requests.
 
     .venv/bin/python bench/tool_overhead_ab.py --before 0694a7a [--rounds 3] [--clients 1,64]
+
+writes bench/results/tool_overhead_ab_<revision>.{md,json}.
 """
 
 from __future__ import annotations
@@ -98,9 +100,12 @@ def medians(measured: list[tuple[str, str, Level]], clients: list[int]
 
 def run(args: argparse.Namespace) -> None:
     clients = [int(c) for c in args.clients.split(",")]
+    # a fixed name for the results: "HEAD" or a branch would mean another commit tomorrow
+    before = subprocess.run(["git", "rev-parse", "--short", args.before], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout.strip()
     query_url = bench_database("small").query_url
     worktree = Path(tempfile.mkdtemp(prefix="zava-ab-")) / "before"
-    subprocess.run(["git", "worktree", "add", "--detach", str(worktree), args.before],
+    subprocess.run(["git", "worktree", "add", "--detach", str(worktree), before],
                    cwd=ROOT, check=True, capture_output=True)
     try:
         measured = asyncio.run(measure({"before": worktree, "after": ROOT}, query_url, args,
@@ -110,12 +115,12 @@ def run(args: argparse.Namespace) -> None:
                        check=False, capture_output=True)
     rows = medians(measured, clients)
     machine = machine_description()
-    (RESULTS / "tool_overhead_ab.json").write_text(json.dumps(
-        {"machine": machine, "before": args.before, "rounds": args.rounds,
+    stem = f"tool_overhead_ab_{before}"  # one file per comparison: earlier ones stay
+    (RESULTS / f"{stem}.json").write_text(json.dumps(
+        {"machine": machine, "before": before, "rounds": args.rounds,
          "seconds_per_level": args.seconds, "rows": rows}, indent=2) + "\n")
-    (RESULTS / "tool_overhead_ab.md").write_text(
-        markdown(args.before, rows, args.rounds, args.seconds, machine))
-    print((RESULTS / "tool_overhead_ab.md").read_text())
+    (RESULTS / f"{stem}.md").write_text(markdown(before, rows, args.rounds, args.seconds, machine))
+    print((RESULTS / f"{stem}.md").read_text())
 
 
 def main() -> None:
