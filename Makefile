@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export ZAVA_DATA_DIR ?= $(CURDIR)/.data
+SERVE_PORT ?= 8000
 
 .PHONY: serve test lint unit integration e2e bench clean
 
@@ -14,9 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Streamable HTTP on 127.0.0.1:8000; prints the URL, a token per demo user and client snippets.
+# Streamable HTTP on 127.0.0.1:8000 (`make serve SERVE_PORT=N` for another port); prints the
+# URL, a token per demo user and client snippets. Its data lives where every `zava-mcp` command
+# looks by default (ZAVA_DATA_DIR, else the per-user data dir), so a token from a bare
+# `zava-mcp token` is one this server accepts.
 serve: $(STAMP)
-	$(BIN)/zava-mcp serve --transport http --host 127.0.0.1 --port 8000
+	$(BIN)/zava-mcp serve --transport http --host 127.0.0.1 --port $(SERVE_PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

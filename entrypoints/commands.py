@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
 import sys
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -89,7 +90,8 @@ def _serve_http(args: argparse.Namespace, settings: Settings) -> int:
     local = config.can_mint and is_loopback_host(args.host)
     tokens = _demo_tokens(endpoints, config) if local else []
     sys.stderr.write(
-        http_app.connection_instructions(mcp_url, config, tokens, BANNER_TOKEN_TTL_S)
+        http_app.connection_instructions(mcp_url, config, tokens, BANNER_TOKEN_TTL_S,
+                                         mint_command(settings, config))
     )
     sys.stderr.flush()
     log.info("serving streamable HTTP on %s:%d (%s database)", args.host, args.port,
@@ -132,11 +134,28 @@ def _demo_tokens(endpoints: DatabaseEndpoints, config: JwtConfig) -> list[DemoTo
 
 def token(args: argparse.Namespace, settings: Settings) -> int:
     """Print one bearer token (and nothing else) so scripts can capture it."""
-    from entrypoints.http_auth import resolve_jwt_config
+    from entrypoints.http_auth import LOCAL_SECRET_FILE, LOCAL_SECRET_SOURCE, resolve_jwt_config
 
+    secret_file = settings.data_dir / LOCAL_SECRET_FILE
+    had_secret = secret_file.exists()
     config = resolve_jwt_config(settings)
     print(config.mint(UserId(UUID(args.user)), args.ttl))
+    if config.source == LOCAL_SECRET_SOURCE and not had_secret:
+        # No server has used this data directory yet: say so, in case one runs elsewhere.
+        print(f"zava-mcp token: created a new signing secret {secret_file}; only a server with"
+              " the same ZAVA_DATA_DIR accepts this token", file=sys.stderr)
     return 0
+
+
+def mint_command(settings: Settings, config: JwtConfig) -> str:
+    """How to mint more tokens for this server, from another shell: with the server's data
+    directory when it was given (a bare `zava-mcp token` would sign with another secret)."""
+    from entrypoints.http_auth import LOCAL_SECRET_SOURCE
+
+    command = "zava-mcp token --user ID [--ttl S]"
+    if config.source == LOCAL_SECRET_SOURCE and "data_dir" in settings.model_fields_set:
+        return f"ZAVA_DATA_DIR={shlex.quote(str(settings.data_dir))} {command}"
+    return command
 
 
 def _ensure_initialised(endpoints: DatabaseEndpoints, settings: Settings) -> None:

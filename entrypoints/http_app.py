@@ -225,7 +225,8 @@ class DemoToken:
 
 
 def connection_instructions(
-    mcp_url: str, config: JwtConfig, tokens: Sequence[DemoToken], token_ttl_s: int
+    mcp_url: str, config: JwtConfig, tokens: Sequence[DemoToken], token_ttl_s: int,
+    mint_command: str = "zava-mcp token --user ID [--ttl S]",
 ) -> str:
     """What `serve --transport http` prints on stderr: where to connect, and with what."""
     lines = [
@@ -237,10 +238,9 @@ def connection_instructions(
     if not config.can_mint:
         lines.append("Tokens come from your identity provider")
     elif tokens:
-        lines.append(f"Tokens, valid {token_ttl_s // 3600} h"
-                     " (`zava-mcp token --user ID --ttl S` mints more):")
+        lines.append(f"Tokens, valid {token_ttl_s // 3600} h (`{mint_command}` mints more):")
     else:
-        lines.append("Mint a token with `zava-mcp token --user ID [--ttl S]`")
+        lines.append(f"Mint a token with `{mint_command}`")
     for t in tokens:
         lines += [f"  {t.display_name} ({t.user_id}):", f"    {t.token}"]
     example = next((t for t in tokens if "head office" in t.display_name.lower()), None)

@@ -50,6 +50,7 @@ from entrypoints.settings import Settings
 log = logging.getLogger("zava.auth")
 
 LOCAL_SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name under ZAVA_DATA_DIR
+LOCAL_SECRET_SOURCE = "local secret file"  # noqa: S105 - where the keys came from, for humans
 KNOWN_USER_TTL_S = 60.0
 KNOWN_USER_CACHE_SIZE = 10_000
 VERIFIED_TOKEN_TTL_S = 60.0
@@ -122,7 +123,7 @@ def resolve_jwt_config(settings: Settings, *, serving_host: str | None = None) -
     if secret is not None:
         check_secret_strength(secret)
         return _local_config(settings, secret, "ZAVA_JWT_SECRET")
-    return _local_config(settings, _quick_start_secret(settings, serving_host), "local secret file")
+    return _local_config(settings, _quick_start_secret(settings, serving_host), LOCAL_SECRET_SOURCE)
 
 
 def _jwks_config(settings: Settings, url: str) -> JwtConfig:

@@ -261,12 +261,21 @@ def test_token_command_prints_one_verifiable_line(tmp_path: Path) -> None:
 
 
 def test_token_command_uses_the_local_secret_file(tmp_path: Path) -> None:
-    done = _cli("token", "--user", HEAD_OFFICE, env=_clean_env(ZAVA_DATA_DIR=str(tmp_path)))
+    env = _clean_env(ZAVA_DATA_DIR=str(tmp_path))
+    done = _cli("token", "--user", HEAD_OFFICE, env=env)
     assert done.returncode == 0, done.stderr
     secret_file = tmp_path / "jwt-secret"
     assert secret_file.stat().st_mode & 0o777 == 0o600
     claims = JwtVerifier.with_secret(secret_file.read_text().strip()).verify(done.stdout.strip())
     assert claims["sub"] == HEAD_OFFICE
+    # creating the secret is said on stderr (a server elsewhere would refuse the token) ...
+    assert f"created a new signing secret {secret_file}" in done.stderr
+    assert "ZAVA_DATA_DIR" in done.stderr
+    # ... once: the next token is signed with the same secret, silently
+    again = _cli("token", "--user", HEAD_OFFICE, env=env)
+    assert again.returncode == 0
+    assert again.stderr == ""
+    assert JwtVerifier.with_secret(secret_file.read_text().strip()).verify(again.stdout.strip())
 
 
 @pytest.mark.parametrize("argv", [["--user", "nope"], ["--user", SEATTLE, "--ttl", "0"],
@@ -313,3 +322,39 @@ async def test_serve_http_quick_start(database: DatabaseEndpoints, data_dir: Pat
         out, _ = process.communicate(timeout=30)
     assert out == b"", "the HTTP server must not write to stdout"
     assert process.returncode in (0, 128 + signal.SIGTERM)
+
+
+@pytest.mark.anyio
+async def test_make_serve_accepts_a_bare_token_command(database: DatabaseEndpoints,
+                                                       data_dir: Path, tmp_path: Path) -> None:
+    """The README's quick start: `make serve` in one shell, `.venv/bin/zava-mcp token` in
+    another, ZAVA_DATA_DIR in neither. Both must use the per-user data directory (here
+    XDG_DATA_HOME/zava-mcp, pointed at the session's database), or the token is signed with
+    another secret and refused (the Makefile once set its own data directory)."""
+    xdg = tmp_path / "xdg"
+    xdg.mkdir()
+    (xdg / "zava-mcp").symlink_to(data_dir)
+    secret_file = data_dir / "jwt-secret"
+    secret_file.unlink(missing_ok=True)  # the server creates it, the token command reuses it
+    port = free_port()
+    env = {k: v for k, v in _clean_env(XDG_DATA_HOME=str(xdg)).items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env.update(ZAVA_POOL_MIN="1", ZAVA_POOL_MAX="2")
+    with (tmp_path / "serve.stderr").open("w") as stderr:
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "serve", f"SERVE_PORT={port}"], cwd=REPO_ROOT,
+            env=env, stdout=subprocess.PIPE, stderr=stderr, start_new_session=True,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        await anyio.to_thread.run_sync(wait_healthy, base_url)
+        banner = (tmp_path / "serve.stderr").read_text()
+        assert "(`zava-mcp token --user ID [--ttl S]` mints more)" in banner
+        minted = _cli("token", "--user", REGIONAL, env=env)
+        assert minted.returncode == 0, minted.stderr
+        assert minted.stderr == "", "the token command must find the server's secret"
+        me = await _call(RunningServer(base_url), minted.stdout.strip(), "whoami", {})
+        assert me["user_id"] == REGIONAL
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.communicate(timeout=30)

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from domain.errors import ConfigurationError
 from entrypoints.cli import build_parser, main
+from entrypoints.commands import mint_command
+from entrypoints.http_auth import resolve_jwt_config
 from entrypoints.settings import load_settings
 
 
@@ -77,3 +81,31 @@ def test_bad_settings_reach_the_user_as_one_line(
     err = capsys.readouterr().err
     assert err.startswith("zava-mcp: error: invalid settings: ZAVA_MAX_ROWS")
     assert err.count("\n") == 1
+
+
+def test_the_mint_command_names_the_servers_data_dir_when_one_was_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The banner's "mints more" command must sign with the server's secret: a bare
+    `zava-mcp token` looks in the default data dir, so a given one is spelled out."""
+    for name in ("ZAVA_DATA_DIR", "ZAVA_JWT_SECRET", "ZAVA_JWT_JWKS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    given = tmp_path / "data dir"
+    monkeypatch.setenv("ZAVA_DATA_DIR", str(given))
+    settings = load_settings()
+    command = mint_command(settings, resolve_jwt_config(settings))
+    assert command == f"ZAVA_DATA_DIR='{given}' zava-mcp token --user ID [--ttl S]"
+
+    monkeypatch.delenv("ZAVA_DATA_DIR")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # the default data dir's parent
+    default = load_settings()
+    assert default.data_dir == tmp_path / "xdg" / "zava-mcp"
+    assert mint_command(default, resolve_jwt_config(default)) == (
+        "zava-mcp token --user ID [--ttl S]")
+
+    # a configured secret is the same in every shell that has the setting: nothing to add
+    monkeypatch.setenv("ZAVA_DATA_DIR", str(given))
+    monkeypatch.setenv("ZAVA_JWT_SECRET", "s" * 40)
+    configured = load_settings()
+    assert mint_command(configured, resolve_jwt_config(configured)) == (
+        "zava-mcp token --user ID [--ttl S]")
