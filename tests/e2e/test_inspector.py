@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -137,3 +139,32 @@ def test_http_without_a_token_is_refused(inspector_env: dict[str, str],
     refused = _inspector(inspector_env, ([], [http_server.mcp_url]), "--method", "tools/list",
                          expect_rc=3)
     assert refused["error"]["code"] == "auth_required"
+
+
+def _readme_inspector_command(token: str) -> list[str]:
+    """The Inspector example of README.md (Connecting clients) as an argv, `$TOKEN` filled in:
+    the lines from `npx ... @modelcontextprotocol/inspector@` on, joined at their `\\`."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    match = re.search(r"^npx [^\n]*@modelcontextprotocol/inspector@(?:[^\n]*\\\n)*[^\n]*$",
+                      readme, re.MULTILINE)
+    assert match, "README.md lost its Inspector example"
+    return shlex.split(match.group(0).replace("\\\n", " ").replace("$TOKEN", token))
+
+
+def test_the_readme_inspector_command(inspector_env: dict[str, str],
+                                      http_server: RunningServer) -> None:
+    """Docs that match the code: the README's command, run as written (the pinned Inspector
+    instead of npx fetching it, the test server's URL instead of :8000), answers whoami."""
+    argv = _readme_inspector_command(mint_token(SECRET, SEATTLE, 300))
+    pinned = json.loads((INSPECTOR_DIR / "package.json").read_text())["dependencies"]
+    assert argv[:3] == ["npx", "-y",
+                        f"@modelcontextprotocol/inspector@{pinned['@modelcontextprotocol/inspector']}"]
+    assert argv[-1] == "http://127.0.0.1:8000/mcp"
+    command = [str(INSPECTOR_BIN), *argv[3:-1], http_server.mcp_url]
+    done = subprocess.run(command, cwd=INSPECTOR_DIR, env=inspector_env, capture_output=True,
+                          text=True, timeout=240, check=False)
+    assert done.returncode == 0, (done.stdout, done.stderr[-3000:])
+    answer = json.loads(done.stdout)
+    assert answer["isError"] is False
+    assert answer["structuredContent"]["user_id"] == SEATTLE
+    assert len(answer["structuredContent"]["stores"]) == 1
