@@ -226,9 +226,10 @@ class DemoToken:
 
 def connection_instructions(
     mcp_url: str, config: JwtConfig, tokens: Sequence[DemoToken], token_ttl_s: int,
-    mint_command: str = "zava-mcp token --user ID [--ttl S]",
+    mint_command: str,
 ) -> str:
-    """What `serve --transport http` prints on stderr: where to connect, and with what."""
+    """What `serve --transport http` prints on stderr: where to connect, and with what
+    (`mint_command`: how to mint more tokens from another shell, commands.mint_command)."""
     lines = [
         f"Zava Retail MCP: streamable HTTP at {mcp_url}",
         f"  health: {mcp_url.removesuffix(MCP_PATH)}/health",

@@ -32,6 +32,8 @@ T = TypeVar("T")
 
 log = logging.getLogger("zava.db")
 
+_FIRST_RETRY_WAIT_S = 0.05  # and the backoff's base: 50 ms, doubling, with jitter
+
 
 def connection_retries(attempts: int = 3) -> AsyncRetrying:
     """Retry a read-only unit of work when its connection broke (the database restarted, a
@@ -39,7 +41,7 @@ def connection_retries(attempts: int = 3) -> AsyncRetrying:
     rejected, timed out or that found no free connection (PoolTimeout) is never retried."""
     return AsyncRetrying(
         stop=stop_after_attempt(attempts),
-        wait=wait_exponential_jitter(multiplier=0.05, max=0.5),
+        wait=wait_exponential_jitter(multiplier=_FIRST_RETRY_WAIT_S, max=0.5),
         retry=retry_if_exception(is_connection_error),
         before_sleep=before_sleep_log(log, logging.WARNING),
         reraise=True,
@@ -64,9 +66,6 @@ async def retry_on_broken_connection(
         with attempt:
             result = await work()
     return result
-
-
-_FIRST_RETRY_WAIT_S = 0.05
 
 
 async def _configure(conn: AsyncConn) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from mcp import Client
 from mcp.server._otel import OpenTelemetryMiddleware
 from opentelemetry import trace
 
@@ -39,14 +38,3 @@ def test_a_configured_tracer_provider_keeps_the_span_middleware(
     monkeypatch.setattr(trace, "get_tracer_provider", trace.NoOpTracerProvider)
     assert _has_span_middleware(tmp_path)
 
-
-@pytest.mark.anyio
-async def test_tool_calls_work_without_the_span_middleware(tmp_path: Path) -> None:
-    server = build_server(in_memory_container(Settings(data_dir=tmp_path)), caller=lambda: SEATTLE)
-    async with Client(server) as client:
-        result = await client.call_tool("whoami", {})
-        refused = await client.call_tool("execute_sales_query", {"postgresql_query": 42})
-    assert not result.is_error
-    assert result.structured_content is not None
-    assert result.structured_content["user_id"] == str(SEATTLE)
-    assert refused.is_error
