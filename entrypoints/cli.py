@@ -7,7 +7,6 @@ and exit status 2. stdout carries only the command's result (in stdio mode it is
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
@@ -171,10 +170,6 @@ def _configure_logging(settings: Settings) -> None:
     from entrypoints.logging_config import configure_logging
 
     configure_logging(settings.log_level, settings.log_format, settings.log_file)
-
-
-def print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, default=str))
 
 
 if __name__ == "__main__":

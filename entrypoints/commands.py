@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shlex
 import sys
@@ -39,7 +40,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             " (or ZAVA_USER_ID)"
         )
 
-    from entrypoints.mcp_server import build_server
+    from entrypoints.mcp.server import build_server
 
     raw_user = args.user or (str(settings.user_id) if settings.user_id else None)
     if raw_user is None:
@@ -247,9 +248,11 @@ def db_stop(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def users(args: argparse.Namespace, settings: Settings) -> int:
-    from entrypoints.cli import print_json
+def print_json(value: object) -> None:
+    print(json.dumps(value, indent=2, default=str))
 
+
+def users(args: argparse.Namespace, settings: Settings) -> int:
     endpoints = database_server_for(settings).start()
     if not endpoints.admin_url:
         raise ConfigurationError("listing users needs ZAVA_ADMIN_DATABASE_URL")

@@ -102,7 +102,7 @@ def context_signer_for(settings: Settings, endpoints: DatabaseEndpoints) -> Cont
 
 class Container(containers.DeclarativeContainer):
     """Providers are synchronous and lazy: nothing connects until the entrypoint asks, and the
-    pool is opened explicitly by the server's lifespan (see entrypoints/mcp_server.py)."""
+    pool is opened explicitly by the server's lifespan (see entrypoints/mcp/server.py)."""
 
     settings = providers.Dependency(instance_of=Settings)
 

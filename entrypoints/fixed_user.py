@@ -99,7 +99,7 @@ def fixed_user_server(container: Container, settings: Settings, host: str, mcp_u
                       user_id: UserId) -> MCPServer:
     """The MCP server of `--insecure-fixed-user`: no auth, every request is `user_id`. Checked
     here too, so no caller of build_http_app can skip the refusal."""
-    from entrypoints.mcp_server import build_server
+    from entrypoints.mcp.server import build_server
 
     check_fixed_user_allowed(host, settings)
     log.warning("%s", insecure_warning(mcp_url, user_id))

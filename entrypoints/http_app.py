@@ -42,7 +42,7 @@ from entrypoints.http_auth import (
     is_loopback_host,
     resolve_jwt_config,
 )
-from entrypoints.mcp_server import build_server
+from entrypoints.mcp.server import build_server
 from entrypoints.settings import Settings, load_settings
 
 log = logging.getLogger("zava.http")
@@ -177,7 +177,7 @@ def run_http_server(app: Starlette, host: str, port: int, settings: Settings,
         host=host, port=port, log_config=None, log_level=settings.log_level.lower(),
         loop="uvloop", http=NoDelayHttpToolsProtocol,
         server_header=False, timeout_graceful_shutdown=10,
-        access_log=False,  # every tool call logs its own line (entrypoints/tool_calls.py)
+        access_log=False,  # every tool call logs its own line (entrypoints/mcp/tool_calls.py)
     )
     if workers == 1:
         uvicorn.run(app, **options)

@@ -1,7 +1,7 @@
 """Logging (SPEC §7): JSON or text on stderr — never stdout, which is the MCP wire in stdio mode —
 plus an optional size-rotated file (ZAVA_LOG_FILE).
 
-Each tool call is one INFO line (entrypoints/tool_calls.py) with request id, user id, tool,
+Each tool call is one INFO line (entrypoints/mcp/tool_calls.py) with request id, user id, tool,
 duration and outcome; SQL appears only as its fingerprint (literals replaced). Both formatters
 are plain stdlib: no rich, no per-call colour or traceback rendering on the hot path.
 """

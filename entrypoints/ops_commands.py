@@ -98,7 +98,7 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
 async def _tour(container: Container, console: Console) -> None:
     from mcp import Client
 
-    from entrypoints.mcp_server import build_server
+    from entrypoints.mcp.server import build_server
 
     current: list[UserId] = [UserId(DEMO_USERS[0].user_id)]
     console.print("[bold]Zava Retail MCP demo[/]: three users, the same questions, through a"

@@ -19,7 +19,7 @@ from adapters.memory.clock import FixedClock
 from domain.model import UserId
 from domain.time_period import ACCEPTED_FORMS
 from entrypoints.container import Container, in_memory_container
-from entrypoints.mcp_server import build_server
+from entrypoints.mcp.server import build_server
 from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
 from tests.conftest import DEMO_ANCHOR

@@ -13,7 +13,7 @@ from mcp import Client
 
 from domain.model import UserId
 from entrypoints.container import in_memory_container
-from entrypoints.mcp_server import build_server
+from entrypoints.mcp.server import build_server
 from entrypoints.settings import Settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]

@@ -19,7 +19,7 @@ from mcp.types import LoggingMessageNotificationParams, PromptReference, Resourc
 from adapters.auth.jwt_tokens import mint_token
 from domain.model import UserId
 from entrypoints.container import in_memory_container
-from entrypoints.mcp_server import build_server
+from entrypoints.mcp.server import build_server
 from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
 from tests.support.http_server import RunningServer, serve_with_secret

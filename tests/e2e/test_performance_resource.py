@@ -14,7 +14,7 @@ from mcp.shared.exceptions import MCPError
 
 from domain.model import UserId
 from entrypoints.container import Container
-from entrypoints.mcp_server import build_server
+from entrypoints.mcp.server import build_server
 from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
 

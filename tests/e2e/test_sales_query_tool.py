@@ -15,7 +15,7 @@ from mcp import Client
 from adapters.demodata.reference import SEATTLE, STORES, USERS
 from domain.model import UserId
 from entrypoints.container import Container
-from entrypoints.mcp_server import build_server
+from entrypoints.mcp.server import build_server
 from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
 

@@ -1,8 +1,8 @@
-"""The sentences of entrypoints/argument_errors.py from a JSON schema, without a server."""
+"""The sentences of entrypoints/mcp/argument_errors.py from a JSON schema, without a server."""
 
 from __future__ import annotations
 
-from entrypoints.argument_errors import describe_problems
+from entrypoints.mcp.argument_errors import describe_problems
 
 SCHEMA = {
     "type": "object",

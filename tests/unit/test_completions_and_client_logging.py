@@ -1,5 +1,5 @@
-"""The matching behind completion/complete (entrypoints/completions.py) and the level and data
-of the tool-outcome log notification (entrypoints/client_logging.py)."""
+"""The matching behind completion/complete (entrypoints/mcp/completions.py) and the level and data
+of the tool-outcome log notification (entrypoints/mcp/client_logging.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from mcp.types import CallToolResult, TextContent
 
 from adapters.postgres.schema_catalog import EXPOSED_TABLES
 from domain.time_period import NAMED_FORMS, TimePeriod
-from entrypoints.client_logging import LEVELS, severity, tool_outcome
-from entrypoints.completions import (
+from entrypoints.mcp.client_logging import LEVELS, severity, tool_outcome
+from entrypoints.mcp.completions import (
     MAX_VALUES,
     complete_period,
     complete_store,

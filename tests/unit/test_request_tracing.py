@@ -1,5 +1,5 @@
 """The SDK's per-request OpenTelemetry span middleware: kept when tracing is configured,
-dropped when every span would be a no-op (entrypoints/mcp_server.py `_drop_inert_tracing`)."""
+dropped when every span would be a no-op (entrypoints/mcp/server.py `_drop_inert_tracing`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from mcp.server._otel import OpenTelemetryMiddleware
 from opentelemetry import trace
 
 from domain.model import UserId
-from entrypoints.argument_errors import ArgumentErrors
 from entrypoints.container import in_memory_container
-from entrypoints.mcp_server import build_server
+from entrypoints.mcp.argument_errors import ArgumentErrors
+from entrypoints.mcp.server import build_server
 from entrypoints.settings import Settings
 
 SEATTLE = UserId(UUID("f47ac10b-58cc-4372-a567-0e02b2c3d479"))

@@ -1,5 +1,5 @@
 """MCP logging utility (`logging/setLevel` and tool-outcome log messages), registered by
-build_server (entrypoints/mcp_server.py).
+build_server (entrypoints/mcp/server.py).
 
 `logging/setLevel` records the least severe level the connection wants; from then on every tool
 call reports its outcome to that client as one `notifications/message` (logger `zava.tools`) if

@@ -1,6 +1,6 @@
 """The MCP surface of sales analytics: `get_store_performance`, `get_sales_trend`,
 `get_top_products`, `compare_stores`, `get_inventory_alerts`, the `zava://stores` resource and
-the `analyze_store_performance` prompt, registered by build_server (entrypoints/mcp_server.py).
+the `analyze_store_performance` prompt, registered by build_server (entrypoints/mcp/server.py).
 
 Thin by design: resolve the caller, call SalesAnalyticsService through the ToolCallRunner
 (audit + error translation), map the domain answer to a small pydantic model. Money leaves as
@@ -29,7 +29,8 @@ from domain.model import Store, UserId
 from domain.services.sales_analytics import SalesAnalyticsService
 from domain.time_period import TimePeriod, accepted_forms
 from entrypoints.container import Container
-from entrypoints.tool_calls import ToolCallRunner
+from entrypoints.mcp.edge import READ_ONLY, StoreInfo, known, read_resource
+from entrypoints.mcp.tool_calls import ToolCallRunner
 
 T = TypeVar("T")
 PERIOD_HELP = (
@@ -285,8 +286,6 @@ def register_sales_analytics(
     caller: Callable[[], UserId | None],
     runner: ToolCallRunner,
 ) -> None:
-    from entrypoints.mcp_server import READ_ONLY, StoreInfo, _known, _resource
-
     async def ask(
         tool: str, arguments: dict[str, object],
         question: Callable[[SalesAnalyticsService, UserId], Awaitable[T]],
@@ -295,7 +294,7 @@ def register_sales_analytics(
         user_id = caller()
         service = container.sales_analytics_service()
         return await runner.run(tool, user_id, arguments,
-                                lambda: question(service, _known(user_id)))
+                                lambda: question(service, known(user_id)))
 
     @server.tool(annotations=READ_ONLY)
     async def get_store_performance(
@@ -385,7 +384,7 @@ def register_sales_analytics(
                      description="The stores the signed-in user may see")
     async def stores() -> str:
         service = container.sales_analytics_service()
-        visible = await _resource(lambda: service.visible_stores(_known(caller())))
+        visible = await read_resource(lambda: service.visible_stores(known(caller())))
         return "[" + ",".join(
             StoreInfo(store_id=str(s.store_id), name=s.name, city=s.city, is_online=s.is_online,
                       region=s.region).model_dump_json()

@@ -1,5 +1,5 @@
 """`completion/complete` (MCP completions utility): argument suggestions for the resource template
-and the prompts, registered by build_server (entrypoints/mcp_server.py).
+and the prompts, registered by build_server (entrypoints/mcp/server.py).
 
 - `zava://schema/{table}`, argument `table`: the retail tables a model may query;
 - prompt `analyze_store_performance`, argument `store`: the stores the caller may see (never

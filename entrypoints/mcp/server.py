@@ -5,7 +5,7 @@ translation), map the result. Identity never comes from tool arguments; the Call
 decides it (the configured user on stdio, the verified bearer token over HTTP).
 """
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC
 from importlib.metadata import PackageNotFoundError, version
@@ -15,39 +15,26 @@ from mcp.server._otel import OpenTelemetryMiddleware
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.types import ToolAnnotations
 from opentelemetry import trace
 from pydantic import BaseModel, Field
 
-from domain.errors import ZavaError
-from domain.model import AccessScope, QueryResult, TableSchema, UserId
-from entrypoints.analytics_tools import register_sales_analytics
-from entrypoints.argument_errors import ArgumentErrors
-from entrypoints.client_logging import register_client_logging
-from entrypoints.completions import register_completions
+from domain.model import AccessScope, QueryResult, TableSchema
 from entrypoints.container import Container
-from entrypoints.operations_resources import register_operations_resources
-from entrypoints.search_tools import EmbeddingLifetime, register_product_search
-from entrypoints.tool_calls import ToolCallRunner
+from entrypoints.mcp.analytics_tools import register_sales_analytics
+from entrypoints.mcp.argument_errors import ArgumentErrors
+from entrypoints.mcp.client_logging import register_client_logging
+from entrypoints.mcp.completions import register_completions
+from entrypoints.mcp.edge import READ_ONLY, CallerResolver, StoreInfo, known, read_resource
+from entrypoints.mcp.operations_resources import register_operations_resources
+from entrypoints.mcp.search_tools import EmbeddingLifetime, register_product_search
+from entrypoints.mcp.tool_calls import ToolCallRunner
 
-CallerResolver = Callable[[], UserId | None]
-
-READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 INSTRUCTIONS = (
     "Zava Retail analytics over PostgreSQL. Every answer is limited by the database to the "
     "stores the signed-in user may see; call whoami to learn which. Before writing SQL for "
     "execute_sales_query, read the tables with get_multiple_table_schemas. Dates are UTC; use "
     "get_current_utc_date to anchor relative periods."
 )
-
-
-class StoreInfo(BaseModel):
-    store_id: str
-    name: str
-    city: str
-    is_online: bool
-    region: str
 
 
 class WhoAmI(BaseModel):
@@ -186,7 +173,7 @@ def build_server(
         """Who is asking: the signed-in user's name, role and the stores they may see.
         Every other tool's answer is limited to these stores."""
         user_id = caller()
-        scope = await runner.run("whoami", user_id, {}, lambda: identity.whoami(_known(user_id)))
+        scope = await runner.run("whoami", user_id, {}, lambda: identity.whoami(known(user_id)))
         return to_who_am_i(scope)
 
     @server.tool(annotations=READ_ONLY)
@@ -217,7 +204,7 @@ def build_server(
         service = container.sales_query_service()
         result = await runner.run(
             "execute_sales_query", user_id, arguments,
-            lambda: service.execute(_known(user_id), postgresql_query, max_rows),
+            lambda: service.execute(known(user_id), postgresql_query, max_rows),
         )
         return to_sales_query_result(result)
 
@@ -235,21 +222,21 @@ def build_server(
         service = container.schema_service()
         schemas = await runner.run(
             "get_multiple_table_schemas", user_id, {"table_names": table_names},
-            lambda: service.describe(_known(user_id), table_names),
+            lambda: service.describe(known(user_id), table_names),
         )
         return TableSchemas(tables=[to_table_info(s) for s in schemas])
 
     @server.resource("zava://me", mime_type="application/json",
                      description="The signed-in user and the stores they may see")
     async def me() -> str:
-        scope = await _resource(lambda: identity.whoami(_known(caller())))
+        scope = await read_resource(lambda: identity.whoami(known(caller())))
         return to_who_am_i(scope).model_dump_json()
 
     @server.resource("zava://schema/{table}", mime_type="application/json",
                      description="Columns, keys and valid values of one retail table")
     async def table_schema(table: str) -> str:
         service = container.schema_service()
-        schemas = await _resource(lambda: service.describe(_known(caller()), [table]))
+        schemas = await read_resource(lambda: service.describe(known(caller()), [table]))
         return to_table_info(schemas[0]).model_dump_json()
 
     register_sales_analytics(server, container, caller, runner)
@@ -276,15 +263,3 @@ def _drop_inert_tracing(server: MCPServer) -> None:
             m for m in server.middleware if not isinstance(m, OpenTelemetryMiddleware)
         ]
 
-
-def _known(user_id: UserId | None) -> UserId:
-    if user_id is None:
-        raise ToolError("AUTHORIZATION_ERROR: no authenticated user")
-    return user_id
-
-
-async def _resource(call: Callable[[], Any]) -> Any:
-    try:
-        return await call()
-    except ZavaError as e:
-        raise ResourceError(f"{e.code}: {e.message}") from e

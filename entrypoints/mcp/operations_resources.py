@@ -1,4 +1,4 @@
-"""Operator-facing MCP resources, registered by build_server (entrypoints/mcp_server.py):
+"""Operator-facing MCP resources, registered by build_server (entrypoints/mcp/server.py):
 `zava://performance`, the query performance summary, for head office only.
 
 No `from __future__ import annotations` here: the SDK reads the signatures at runtime.

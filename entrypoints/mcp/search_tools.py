@@ -1,5 +1,5 @@
 """The MCP surface of product search: the `semantic_search_products` tool and the
-`find_products` prompt, registered by build_server (entrypoints/mcp_server.py).
+`find_products` prompt, registered by build_server (entrypoints/mcp/server.py).
 
 No `from __future__ import annotations` here: the SDK reads the tool signatures at runtime.
 """
@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 from domain.model import ProductSearchResult, UserId
 from domain.services.product_search import MAX_QUERY_CHARS, MAX_ROWS_CAP, default_threshold
 from entrypoints.container import Container
-from entrypoints.tool_calls import ToolCallRunner
+from entrypoints.mcp.edge import READ_ONLY, known
+from entrypoints.mcp.tool_calls import ToolCallRunner
 from ports.embeddings import EmbeddingProvider
 
 log = logging.getLogger("zava.search")
@@ -93,8 +94,6 @@ def register_product_search(
     caller: Callable[[], UserId | None],
     runner: ToolCallRunner,
 ) -> None:
-    from entrypoints.mcp_server import READ_ONLY, _known  # shared with the other tools
-
     embedding = container.embedding_settings()
     model_id = container.embedding_provider().model_id
     threshold = default_threshold(model_id, embedding.search_threshold)
@@ -133,7 +132,7 @@ def register_product_search(
         result = await runner.run(
             "semantic_search_products", user_id, arguments,
             lambda: service.search(
-                _known(user_id), query_description, max_rows=max_rows,
+                known(user_id), query_description, max_rows=max_rows,
                 similarity_threshold=similarity_threshold, category=category,
                 max_price=max_price, in_stock_only=in_stock_only,
             ),
