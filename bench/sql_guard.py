@@ -1,6 +1,6 @@
 """Benchmark: latency of the SQL guard (`PglastSqlGuard.check`) on representative queries.
 
-Target (SPEC/brief): p50 <= 1 ms per typical analytics query, parse + walk included.
+Target: p50 <= 1 ms per typical analytics query, parse + walk included.
 
 For each query, `check()` is timed call by call, interleaved in the same run with two baselines
 on the same text: `pglast.parse_sql` (libpg_query + pglast's Python AST, what a guard walking

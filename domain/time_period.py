@@ -1,4 +1,4 @@
-"""TimePeriod: the `time_period` grammar of the analytics tools (SPEC §6), as a value object.
+"""TimePeriod: the `time_period` grammar of the analytics tools, as a value object.
 
 Every period is a half-open interval of whole UTC days, [start, end), with explicit UTC bounds
 (the business day is the UTC day, like the data). Relative forms are resolved against "today"

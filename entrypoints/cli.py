@@ -1,4 +1,4 @@
-"""`zava-mcp`: the command line (SPEC §9).
+"""`zava-mcp`: the command line.
 
 Every failure the user can fix is one line on stderr naming what was wrong and what is accepted,
 and exit status 2. stdout carries only the command's result (in stdio mode it is the MCP wire).

@@ -1,4 +1,4 @@
-"""Health of the three things a call depends on, reported separately (SPEC §7): the database
+"""Health of the three things a call depends on, reported separately: the database
 (`SELECT 1` through the serving pool), the embedding provider (one short query embedding,
 remembered for a minute so frequent probes do not call a paid API each time) and the cache.
 

@@ -1,4 +1,4 @@
-"""Streamable HTTP (SPEC §6): `/mcp` behind bearer-token auth, `/health` and `/metrics` outside.
+"""Streamable HTTP: `/mcp` behind bearer-token auth, `/health` and `/metrics` outside.
 
 Stateless JSON mode (every POST is one self-contained exchange), so any number of replicas can
 serve behind a load balancer with no sticky sessions. DNS-rebinding protection is always on:

@@ -1,4 +1,4 @@
-"""HTTP identity (SPEC §5.1): the OAuth 2.1 resource-server side of the streamable HTTP transport.
+"""HTTP identity: the OAuth 2.1 resource-server side of the streamable HTTP transport.
 
 Per request: the SDK's bearer middleware hands the `Authorization: Bearer` token to
 `BearerTokenVerifier`, which verifies the JWT (signature, algorithm, `exp`, `iss`, `aud`, `sub`)

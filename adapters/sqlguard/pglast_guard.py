@@ -13,7 +13,7 @@ descended into, a node kind nobody reviewed is refused, and anything the schema 
 is refused too (fail closed). A unit test checks the walk reaches exactly the nodes of
 `pglast.parse_sql`'s tree.
 
-Rules (SPEC §5.5): exactly one statement; only SELECT (with WITH, set operations, VALUES,
+Rules: exactly one statement; only SELECT (with WITH, set operations, VALUES,
 subqueries); no writable CTEs, SELECT INTO or locking clauses at any depth; relations only from an
 allow-list of `retail` tables or CTEs in scope; every function call, wherever it sits, checked
 against an allow-list; casts to catalog-lookup types (`regclass`, `regproc`, ...) refused.

@@ -1,4 +1,5 @@
-"""The query role has exactly the privileges SPEC §5.3 gives it, proven on the live database."""
+"""The query role has exactly the privileges the security model gives it (README "Security
+model"), proven on the live database."""
 
 from __future__ import annotations
 

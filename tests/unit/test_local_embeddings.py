@@ -86,3 +86,27 @@ async def test_meaning_not_words(local_embeddings: LocalEmbeddingProvider) -> No
 
     assert cosine(query, shears) > cosine(query, paint) + 0.2
     assert local_embeddings.model_id == MODEL_ID
+
+
+def test_loading_the_model_leaves_the_rest_of_the_process_output_where_it_was() -> None:
+    """`zava-mcp demo` prints while the model warms up in a thread; each of its lines stays on
+    stdout (a process-wide redirect of stdout during the load sent some to stderr)."""
+    script = textwrap.dedent("""
+        import asyncio, sys, threading
+        from adapters.embeddings.local import LocalEmbeddingProvider
+        loading = threading.Thread(target=lambda: asyncio.run(LocalEmbeddingProvider().warm_up()))
+        loading.start()
+        n = 0
+        while loading.is_alive():
+            print(f"line {n}", flush=True)
+            n += 1
+            loading.join(0.01)
+        sys.stderr.write(f"PRINTED {n}\\n")
+    """)
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                         text=True, timeout=240, check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
+    printed = int(run.stderr.split("PRINTED ")[1])
+    assert printed > 10  # the lines overlapped the load
+    assert run.stdout.splitlines() == [f"line {n}" for n in range(printed)]
+    assert "line " not in run.stderr

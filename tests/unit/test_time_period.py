@@ -1,4 +1,5 @@
-"""TimePeriod: the SPEC §6 grammar, explicit UTC bounds, the previous period, and its errors."""
+"""TimePeriod: the `time_period` grammar, explicit UTC bounds, the previous period, and its
+errors."""
 
 from __future__ import annotations
 
