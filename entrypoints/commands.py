@@ -7,6 +7,7 @@ import json
 import logging
 import shlex
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -240,12 +241,35 @@ def db_url(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def db_stop(args: argparse.Namespace, settings: Settings) -> int:
+    """Stop the data dir's embedded PostgreSQL, unless a server still uses it; says which."""
     server = database_server_for(settings)
     if not isinstance(server, EmbeddedPostgresServer):
         raise ConfigurationError("ZAVA_DATABASE_URL is set: an external server is not ours to stop")
-    server.start()
+    state = server.state()
+    if state.postmaster_pid is None:
+        print(f"the embedded PostgreSQL of {server.pgdata} is not running: nothing to stop",
+              file=sys.stderr)
+        return 0
+    if state.attached_pids:
+        users = ", ".join(_describe_process(pid) for pid in state.attached_pids)
+        raise ConfigurationError(
+            f"the embedded PostgreSQL of {server.pgdata} is in use by {users}: stop"
+            " it first (PostgreSQL stops by itself when the last one exits)"
+        )
+    server.start()  # attach, as the only user left, so that stopping is ours to do
     server.stop()
+    print(f"stopped the embedded PostgreSQL of {server.pgdata} (pid {state.postmaster_pid})",
+          file=sys.stderr)
     return 0
+
+
+def _describe_process(pid: int) -> str:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return f"pid {pid}"
+    command = " ".join(" ".join(a.decode(errors="replace").split()) for a in argv if a)
+    return f"pid {pid} ({command[:80]})" if command else f"pid {pid}"
 
 
 def print_json(value: object) -> None:

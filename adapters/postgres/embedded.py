@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,6 +35,15 @@ log = logging.getLogger(__name__)
 
 DATABASE_NAME = "zava"
 QUERY_ROLE = "zava_query"
+
+
+@dataclass(frozen=True)
+class EmbeddedState:
+    """Whether the data dir's postgres runs, and which live processes are attached to it (the
+    wheel stops postgres when the last of them exits)."""
+
+    postmaster_pid: int | None
+    attached_pids: tuple[int, ...]
 
 
 class EmbeddedPostgresServer:
@@ -78,6 +88,24 @@ class EmbeddedPostgresServer:
             query_url=_with_user(server.get_uri(database=DATABASE_NAME), QUERY_ROLE),
             kind="embedded",
         )
+
+    def state(self) -> EmbeddedState:
+        """Read from the data dir without starting or attaching to anything."""
+        postmaster: int | None = None
+        try:
+            first_line = (self._pgdata / "postmaster.pid").read_text().split("\n", 1)[0]
+            postmaster = int(first_line)
+        except (OSError, ValueError):
+            pass
+        if postmaster is not None and not _pid_alive(postmaster):
+            postmaster = None
+        try:
+            listed = json.loads((self._pgdata / ".handle_pids.json").read_text() or "[]")
+        except (OSError, ValueError):
+            listed = []
+        attached = tuple(pid for pid in listed
+                         if isinstance(pid, int) and pid != os.getpid() and _pid_alive(pid))
+        return EmbeddedState(postmaster, attached if postmaster is not None else ())
 
     def stop(self) -> None:
         if self._server is not None:

@@ -6,9 +6,12 @@ test downloads what an earlier install fetched."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import venv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +27,17 @@ class Distributions:
 
 
 @pytest.fixture(scope="session")
-def distributions(tmp_path_factory: pytest.TempPathFactory) -> Distributions:
-    out = tmp_path_factory.mktemp("dist")
+def packaging_dir() -> Iterator[Path]:
+    """Outside pytest's numbered temp dirs, which a concurrent pytest session may prune while
+    a slow install runs."""
+    path = Path(tempfile.mkdtemp(prefix="zava-packaging-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def distributions(packaging_dir: Path) -> Distributions:
+    out = packaging_dir / "dist"
     subprocess.run(
         [sys.executable, "-m", "build", "--outdir", str(out), str(REPO)],
         check=True, capture_output=True, timeout=600,

@@ -27,8 +27,8 @@ def readme_library_example() -> str:
 
 
 @pytest.fixture(scope="module")
-def plain_install(distributions: Distributions, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    bin_dir = clean_venv(tmp_path_factory.mktemp("library") / "venv")
+def plain_install(distributions: Distributions, packaging_dir: Path) -> Path:
+    bin_dir = clean_venv(packaging_dir / "library-venv")
     pip_install(bin_dir, str(distributions.wheel))
     return bin_dir
 
