@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
 
-from mcp.server.mcpserver import MCPServer
 from pydantic import BaseModel, Field
 
 from domain.analytics import (
@@ -27,9 +26,9 @@ from domain.analytics import (
 )
 from domain.model import Store, UserId
 from domain.services.sales_analytics import SalesAnalyticsService
-from domain.time_period import TimePeriod, accepted_forms
+from domain.time_period import TimePeriod
 from entrypoints.container import Container
-from entrypoints.mcp.edge import READ_ONLY, StoreInfo, known, read_resource
+from entrypoints.mcp.edge import CallerResolver, ToolShelf, known
 from entrypoints.mcp.tool_calls import ToolCallRunner
 
 T = TypeVar("T")
@@ -280,11 +279,8 @@ def to_inventory_alerts(r: InventoryAlerts) -> InventoryAlertsResult:
     )
 
 
-def register_sales_analytics(
-    server: MCPServer,
-    container: Container,
-    caller: Callable[[], UserId | None],
-    runner: ToolCallRunner,
+def add_analytics_tools(
+    tools: ToolShelf, container: Container, caller: CallerResolver, runner: ToolCallRunner
 ) -> None:
     async def ask(
         tool: str, arguments: dict[str, object],
@@ -296,7 +292,7 @@ def register_sales_analytics(
         return await runner.run(tool, user_id, arguments,
                                 lambda: question(service, known(user_id)))
 
-    @server.tool(annotations=READ_ONLY)
+    @tools.add
     async def get_store_performance(
         store: Annotated[str | None, Field(
             description=STORE_HELP + " Leave empty for all the stores the user may see "
@@ -312,7 +308,7 @@ def register_sales_analytics(
             "get_store_performance", {"store": store, "time_period": time_period},
             lambda service, user: service.store_performance(user, store, time_period)))
 
-    @server.tool(annotations=READ_ONLY)
+    @tools.add
     async def get_sales_trend(
         time_period: Annotated[str, Field(description=PERIOD_HELP)] = "last_90_days",
         granularity: Annotated[Literal["day", "week", "month"], Field(
@@ -330,7 +326,7 @@ def register_sales_analytics(
             {"time_period": time_period, "granularity": granularity, "store": store},
             lambda service, user: service.sales_trend(user, time_period, granularity, store)))
 
-    @server.tool(annotations=READ_ONLY)
+    @tools.add
     async def get_top_products(
         time_period: Annotated[str, Field(description=PERIOD_HELP)] = "last_30_days",
         store: Annotated[str | None, Field(
@@ -348,7 +344,7 @@ def register_sales_analytics(
             {"time_period": time_period, "store": store, "by": by, "limit": limit},
             lambda service, user: service.top_products(user, time_period, store, by, limit)))
 
-    @server.tool(annotations=READ_ONLY)
+    @tools.add
     async def compare_stores(
         time_period: Annotated[str, Field(description=PERIOD_HELP)] = "last_30_days",
         metric: Annotated[Literal[
@@ -364,7 +360,7 @@ def register_sales_analytics(
             "compare_stores", {"time_period": time_period, "metric": metric},
             lambda service, user: service.compare_stores(user, time_period, metric)))
 
-    @server.tool(annotations=READ_ONLY)
+    @tools.add
     async def get_inventory_alerts(
         store: Annotated[str | None, Field(
             description=STORE_HELP + " Leave empty for all the user's stores.")] = None,
@@ -379,37 +375,3 @@ def register_sales_analytics(
         return to_inventory_alerts(await ask(
             "get_inventory_alerts", {"store": store, "threshold": threshold, "limit": limit},
             lambda service, user: service.inventory_alerts(user, store, threshold, limit)))
-
-    @server.resource("zava://stores", mime_type="application/json",
-                     description="The stores the signed-in user may see")
-    async def stores() -> str:
-        service = container.sales_analytics_service()
-        visible = await read_resource(lambda: service.visible_stores(known(caller())))
-        return "[" + ",".join(
-            StoreInfo(store_id=str(s.store_id), name=s.name, city=s.city, is_online=s.is_online,
-                      region=s.region).model_dump_json()
-            for s in visible
-        ) + "]"
-
-    @server.prompt(title="Analyze store performance")
-    def analyze_store_performance(store: str, period: str = "last_30_days") -> str:
-        """Analyse how a store is doing over a period and recommend actions."""
-        return (
-            f"Analyse the performance of the Zava store \"{store}\" over the period "
-            f"\"{period}\".\n\n"
-            f"1. Call get_store_performance with store=\"{store}\" and time_period=\"{period}\"."
-            " Report revenue, orders, average order value and gross margin with their change"
-            " vs the previous period, and explain the insights it lists.\n"
-            f"2. Call get_sales_trend for the same store and period (granularity week, or day"
-            " for periods under a month) and describe the shape: steady, rising, falling,"
-            " spikes.\n"
-            "3. Call get_top_products (by revenue, then by margin) and name what drives the"
-            " results.\n"
-            "4. Call get_inventory_alerts for the store and flag best sellers that may run out.\n"
-            "5. If compare_stores shows more than one store, place this store among them.\n\n"
-            "Finish with three concrete recommendations. Quote figures exactly as the tools"
-            " return them (USD, completed orders only) and say which period they cover. If a"
-            " tool answers AUTHORIZATION_ERROR, say the store is not one the user may see;"
-            " if VALIDATION_ERROR, correct the argument as the message suggests. Accepted"
-            f" periods: {accepted_forms()}."
-        )

@@ -1,20 +1,22 @@
-"""What every tool, resource and prompt of the MCP edge shares: who the caller is, the read-only
-annotations, and the way a resource reports a domain error.
+"""What every tool, resource and prompt of the MCP edge shares: who the caller is, how a tool is
+registered (read-only annotations), and the way a resource reports a domain error.
 
 No `from __future__ import annotations` here: the SDK reads the signatures at runtime.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel
 
-from domain.errors import ZavaError
+from domain.errors import AuthorizationError, ZavaError
 from domain.model import UserId
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 CallerResolver = Callable[[], UserId | None]
 
@@ -29,9 +31,22 @@ class StoreInfo(BaseModel):
     region: str
 
 
+class ToolShelf:
+    """The tools of one server, collected before it is built (`MCPServer(tools=...)`): every
+    tool is read-only."""
+
+    def __init__(self) -> None:
+        self.tools: list[Tool] = []
+
+    def add(self, fn: F) -> F:
+        self.tools.append(Tool.from_function(fn, annotations=READ_ONLY))
+        return fn
+
+
 def known(user_id: UserId | None) -> UserId:
+    """The caller, or an AuthorizationError (reported like any other refusal) if there is none."""
     if user_id is None:
-        raise ToolError("AUTHORIZATION_ERROR: no authenticated user")
+        raise AuthorizationError("no authenticated user")
     return user_id
 
 

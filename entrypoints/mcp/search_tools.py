@@ -1,5 +1,5 @@
-"""The MCP surface of product search: the `semantic_search_products` tool and the
-`find_products` prompt, registered by build_server (entrypoints/mcp/server.py).
+"""The MCP tool of product search, `semantic_search_products`, and the embedding model's
+lifetime in the server (loaded in the background at start, closed at stop).
 
 No `from __future__ import annotations` here: the SDK reads the tool signatures at runtime.
 """
@@ -8,16 +8,14 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Callable
 from typing import Annotated
 
-from mcp.server.mcpserver import MCPServer
 from pydantic import BaseModel, Field
 
-from domain.model import ProductSearchResult, UserId
+from domain.model import ProductSearchResult
 from domain.services.product_search import MAX_QUERY_CHARS, MAX_ROWS_CAP, default_threshold
 from entrypoints.container import Container
-from entrypoints.mcp.edge import READ_ONLY, known
+from entrypoints.mcp.edge import CallerResolver, ToolShelf, known
 from entrypoints.mcp.tool_calls import ToolCallRunner
 from ports.embeddings import EmbeddingProvider
 
@@ -88,17 +86,14 @@ class EmbeddingLifetime:
         await self._provider.aclose()
 
 
-def register_product_search(
-    server: MCPServer,
-    container: Container,
-    caller: Callable[[], UserId | None],
-    runner: ToolCallRunner,
+def add_search_tools(
+    tools: ToolShelf, container: Container, caller: CallerResolver, runner: ToolCallRunner
 ) -> None:
     embedding = container.embedding_settings()
     model_id = container.embedding_provider().model_id
     threshold = default_threshold(model_id, embedding.search_threshold)
 
-    @server.tool(annotations=READ_ONLY)
+    @tools.add
     async def semantic_search_products(
         query_description: Annotated[str, Field(
             description="What is needed, in plain words (a need, a use or a product), e.g. "
@@ -138,16 +133,3 @@ def register_product_search(
             ),
         )
         return to_product_search_results(result)
-
-    @server.prompt(title="Find products for a need")
-    def find_products(need: str) -> str:
-        """Find the Zava products that fit a need described in plain words."""
-        return (
-            f"A customer needs: {need}\n\n"
-            "Find the products in the Zava catalogue that fit this need. Call "
-            "semantic_search_products with a short description of the need (add category, "
-            "max_price or in_stock_only if the need implies them). Recommend the best two or "
-            "three matches with their price, what each is for and the stock at my stores; if "
-            "none fits well (low similarity), say so rather than forcing a match, and suggest "
-            "how to rephrase."
-        )

@@ -64,6 +64,23 @@ async def test_unknown_user_gets_an_authorization_error(container: Container) ->
     assert "AUTHORIZATION_ERROR: unknown user" in result.content[0].text
 
 
+async def test_no_caller_is_an_authorization_error_not_an_internal_one(tmp_path: Path) -> None:
+    """The missing caller is refused inside the runner (audited, counted) with its own code; it
+    used to leave the runner as a ToolError and come out as "MCP_ERROR: internal error"."""
+    container = in_memory_container(Settings(data_dir=tmp_path))
+    calls = {"whoami": {}, "execute_sales_query": {"postgresql_query": "SELECT 1"},
+             "get_store_performance": {}, "semantic_search_products": {"query_description": "saw"}}
+    async with Client(build_server(container, caller=lambda: None)) as client:
+        results = {tool: await client.call_tool(tool, args) for tool, args in calls.items()}
+        with pytest.raises(Exception, match="AUTHORIZATION_ERROR: no authenticated user"):
+            await client.read_resource("zava://performance")
+    for tool, result in results.items():
+        assert result.is_error, tool
+        assert "AUTHORIZATION_ERROR: no authenticated user" in result.content[0].text, tool
+    outcomes = [(r.tool, r.outcome, r.error_code) for r in container.audit_log().records]
+    assert ("whoami", "rejected", "AUTHORIZATION_ERROR") in outcomes
+
+
 async def test_tools_are_read_only_and_documented(container: Container) -> None:
     server = build_server(container, caller=lambda: UserId(UUID(SEATTLE)))
     async with Client(server) as client:
