@@ -65,19 +65,33 @@ class IndexState:
 
 
 def rebuild_reason(state: IndexState, wanted: VectorIndexKind, changed_rows: int) -> str | None:
-    """Why the index must be (re)built now, or None to keep it."""
+    """Why the index must be (re)built now, in words for the log line, or None to keep it."""
     if state.kind is None:
-        return "no index"
+        return "there was none"
     if state.kind != wanted:
-        return f"{state.kind} index, {wanted} wanted (ZAVA_VECTOR_INDEX)"
+        return f"the old one was {state.kind}; ZAVA_VECTOR_INDEX asks for {wanted}"
     if wanted != "ivfflat":
         return None  # HNSW inserts new vectors into its graph as they come
     target = ivfflat_lists(state.rows)
-    if state.lists is None or not target / 2 <= state.lists <= target * 2:
-        return f"{state.lists} lists for {state.rows} vectors ({target} wanted)"
+    if state.lists is None:
+        return "the old one's list count was unreadable"
+    if not target / 2 <= state.lists <= target * 2:
+        size = "smaller" if state.lists < target else "larger"
+        return f"the old one had {_plural(state.lists, 'list')}, sized for a much {size} catalogue"
     if state.rows and changed_rows >= _REBUILD_CHANGED_SHARE * state.rows:
-        return f"{changed_rows} of {state.rows} vectors rewritten"
+        return f"{changed_rows} of its {state.rows} vectors were rewritten since it was built"
     return None
+
+
+def index_summary(kind: VectorIndexKind, rows: int) -> str:
+    """What the index is, for a person: "IVFFlat with 14 lists over 203 vectors"."""
+    if kind == "ivfflat":
+        return f"IVFFlat with {_plural(ivfflat_lists(rows), 'list')} over {_plural(rows, 'vector')}"
+    return f"HNSW (m = {HNSW_M}) over {_plural(rows, 'vector')}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def index_statement(kind: VectorIndexKind, rows: int, name: str) -> sql.Composed:
@@ -135,8 +149,9 @@ def maintain_index(admin_url: str, wanted: VectorIndexKind, changed_rows: int) -
                 return None
             started = time.perf_counter()
             _rebuild(conn, wanted, state.rows)
-            return (f"rebuilt the vector index as {wanted} ({reason}) in"
-                    f" {time.perf_counter() - started:.1f} s")
+            verb = "built" if state.kind is None else "rebuilt"
+            return (f"{verb} the vector index as {index_summary(wanted, state.rows)} ({reason})"
+                    f" in {time.perf_counter() - started:.1f} s")
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
 

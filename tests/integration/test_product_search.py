@@ -282,7 +282,8 @@ async def test_switching_to_hnsw_and_back_rebuilds_the_index(
         report = await hnsw.build()
         assert report.embedded == 0
         assert report.index is not None
-        assert "as hnsw" in report.index
+        assert report.index.startswith("rebuilt the vector index as HNSW (m = 16) over ")
+        assert "(the old one was ivfflat; ZAVA_VECTOR_INDEX asks for hnsw)" in report.index
         assert "USING hnsw (embedding vector_cosine_ops) WITH (m='16', ef_construction='200')" in (
             index_definition(database))
         assert await hnsw.maintain_index() is None  # built once, then kept
@@ -296,7 +297,8 @@ async def test_switching_to_hnsw_and_back_rebuilds_the_index(
     finally:
         change = await ivfflat.maintain_index()
     assert change is not None
-    assert "as ivfflat" in change
+    assert change.startswith("rebuilt the vector index as IVFFlat with ")
+    assert "(the old one was hnsw; ZAVA_VECTOR_INDEX asks for ivfflat)" in change
     assert "USING ivfflat" in index_definition(database)
 
 
