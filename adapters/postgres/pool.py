@@ -166,6 +166,29 @@ _SET_AUDIT_CONTEXT = "SELECT set_config('zava.context', %s, true)"
 _OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
 
+@asynccontextmanager
+async def pipelined(conn: AsyncConn) -> AsyncIterator[None]:
+    """`conn.pipeline()` that reports a failed statement once, as the block's error.
+
+    psycopg raises a statement's error from whichever call reads its result first: the
+    pipeline's exit, or (when the server answered quickly) a later execute inside the block.
+    In the second case the exit then fails too ("pipeline aborted") and psycopg logs
+    "error ignored terminating AsyncPipeline" as a warning, for what is only the user's bad SQL.
+    So an error inside the block is held until the pipeline has ended, and raised after it."""
+    failure: psycopg.Error | None = None
+    try:
+        async with conn.pipeline():
+            try:
+                yield
+            except psycopg.Error as error:
+                failure = error
+    except psycopg.errors.PipelineAborted:
+        if failure is None:
+            raise
+    if failure is not None:
+        raise failure
+
+
 class RlsDatabase:
     """Runs each request in its own transaction under the caller's signed identity.
 
@@ -221,7 +244,7 @@ class RlsDatabase:
     @asynccontextmanager
     async def session(self, user_id: UserId | None) -> AsyncIterator[AsyncConn]:
         async with self._connection() as conn:
-            async with conn.pipeline():
+            async with pipelined(conn):
                 await self._begin(conn.cursor(), user_id)
             yield conn
 
@@ -236,7 +259,7 @@ class RlsDatabase:
         FETCHes, and the cursor holding the first FETCH's result."""
         async with self._connection() as conn:
             cursor = conn.cursor()  # one client cursor for the pipeline: the last result counts
-            async with conn.pipeline():
+            async with pipelined(conn):
                 await self._begin(cursor, user_id)
                 await cursor.execute(_DECLARE_RESULT + query)  # type: ignore[arg-type,unused-ignore]
                 await cursor.execute(fetch_statement(first_fetch))  # type: ignore[arg-type,unused-ignore]
@@ -257,7 +280,7 @@ class RlsDatabase:
         without an error."""
         async with self._connection() as conn:
             context = self._signer.sign("audit", "0", conn.info.backend_pid)
-            async with conn.pipeline():
+            async with pipelined(conn):
                 await conn.execute("BEGIN READ WRITE")
                 await conn.execute(_SET_AUDIT_CONTEXT, (context,))
             yield conn

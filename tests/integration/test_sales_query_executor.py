@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import psycopg
 import pytest
 
 from adapters.demodata.reference import USERS
-from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.pool import RlsDatabase, pipelined
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
 from domain.errors import AuthorizationError, QueryTimeoutError, ValidationError
 from domain.model import UserId
@@ -112,3 +114,47 @@ async def test_writes_never_run(
         await run(executor, sql)
     with psycopg.connect(database.admin_url) as conn:
         assert conn.execute(census).fetchone() == before
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT no_such_column FROM orders",  # fails at DECLARE (planning)
+    "SELECT 1 / 0",  # fails at the first FETCH (execution)
+    "SELECT 1 / (quantity - quantity) FROM order_items",
+    "SELECT pg_sleep(5)",  # the statement timeout
+    "SELECT 1; SELECT 2",  # refused by the protocol
+])
+async def test_a_users_bad_sql_logs_no_driver_warning(
+    query_pool, signer, sql: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A user's SQL error is the user's answer, not a warning in the operator's log (psycopg
+    logged "error ignored terminating AsyncPipeline" when the error left the pipeline block)."""
+    short = PsycopgSalesQueryExecutor(
+        RlsDatabase(query_pool, signer, statement_timeout_s=0.3), timeout_s=0.3)
+    with caplog.at_level("WARNING"), pytest.raises((ValidationError, QueryTimeoutError)):
+        await run(short, sql)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
+
+
+@pytest.mark.parametrize("failing", [
+    "DECLARE c NO SCROLL CURSOR FOR SELECT no_such_column FROM pg_class",
+    "SELECT 1 / 0",
+])
+async def test_a_statement_error_read_inside_the_pipeline_is_raised_once(
+    database: DatabaseEndpoints, failing: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server answers before the next statement is sent, so psycopg reads the error inside
+    the block (the timing that made it log a warning when the pipeline then ended)."""
+    async def answered_before_the_next_statement(conn: psycopg.AsyncConnection) -> None:
+        cursor = conn.cursor()
+        async with pipelined(conn):
+            await cursor.execute("BEGIN READ ONLY")
+            await cursor.execute(failing)
+            await asyncio.sleep(0.2)
+            await cursor.execute("SELECT 1")
+
+    async with await psycopg.AsyncConnection.connect(database.admin_url) as conn:
+        with caplog.at_level("WARNING"), pytest.raises(psycopg.Error) as raised:
+            await answered_before_the_next_statement(conn)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
+    # the statement's own error, not the pipeline's "aborted" that followed it
+    assert isinstance(raised.value, psycopg.errors.UndefinedColumn | psycopg.errors.DivisionByZero)
