@@ -76,11 +76,13 @@ def _serve_http(args: argparse.Namespace, settings: Settings) -> int:
     """Serve streamable HTTP to many users; each request's bearer token says who is asking."""
     from entrypoints import http_app
     from entrypoints.http_auth import is_loopback_host, resolve_jwt_config
+    from entrypoints.http_workers import bind_listeners
 
     if args.user:
         raise ConfigurationError(
             "--user is for stdio: over HTTP every request's bearer token names its user"
         )
+    listeners = bind_listeners(args.host, args.port)  # a port in use: one line, nothing else
     config = resolve_jwt_config(settings, serving_host=args.host)
     container = Container(settings=settings)
     endpoints = container.database_endpoints()
@@ -98,7 +100,8 @@ def _serve_http(args: argparse.Namespace, settings: Settings) -> int:
     sys.stderr.flush()
     log.info("serving streamable HTTP on %s:%d (%s database)", args.host, args.port,
              endpoints.kind)
-    http_app.run_http_server(app, args.host, args.port, settings, workers=args.workers)
+    http_app.run_http_server(app, args.host, args.port, listeners, settings,
+                             workers=args.workers)
     return 0
 
 
@@ -107,10 +110,12 @@ def _serve_http_as_fixed_user(args: argparse.Namespace, settings: Settings) -> i
     says why it cannot face a network). Refused before anything starts unless loopback."""
     from entrypoints import http_app
     from entrypoints.fixed_user import check_fixed_user_allowed, insecure_warning
+    from entrypoints.http_workers import bind_listeners
 
     if args.user:
         raise ConfigurationError("--user is for stdio; over HTTP --insecure-fixed-user names it")
     check_fixed_user_allowed(args.host, settings, args.workers)
+    listeners = bind_listeners(args.host, args.port)
     user_id = UserId(UUID(args.insecure_fixed_user))
     container, _ = _serving_container(settings, user_id)
     app = http_app.build_http_app(container, settings, args.host, args.port, fixed_user=user_id)
@@ -118,7 +123,7 @@ def _serve_http_as_fixed_user(args: argparse.Namespace, settings: Settings) -> i
     sys.stderr.write(f"Zava Retail MCP: streamable HTTP at {mcp_url}\n"
                      f"  {insecure_warning(mcp_url, user_id)}\n")
     sys.stderr.flush()
-    http_app.run_http_server(app, args.host, args.port, settings)
+    http_app.run_http_server(app, args.host, args.port, listeners, settings)
     return 0
 
 

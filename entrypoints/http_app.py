@@ -32,6 +32,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from adapters.metrics.prometheus import MULTIPROCESS_DIR_ENV
 from domain.model import UserId
+from entrypoints import http_workers
 from entrypoints.container import Container
 from entrypoints.fixed_user import LoopbackOnly, fixed_user_server
 from entrypoints.health import HealthChecker
@@ -165,29 +166,32 @@ def metrics_endpoint(container: Container) -> Callable[[Request], Awaitable[Resp
     return scrape
 
 
-def run_http_server(app: Starlette, host: str, port: int, settings: Settings,
-                    workers: int = 1) -> None:
-    """Serve until SIGINT/SIGTERM, then drain in-flight requests and run the shutdown.
+def run_http_server(app: Starlette, host: str, port: int, listeners: list[socket.socket],
+                    settings: Settings, workers: int = 1) -> None:
+    """Serve on `listeners` (bound to `host`:`port` by http_workers.bind_listeners before
+    anything else ran) until SIGINT/SIGTERM, then
+    drain in-flight requests and run the shutdown.
 
-    With `workers` > 1, uvicorn starts that many processes on the same socket; each builds its
-    own app (worker_app) and shares nothing with the others but the database, Redis and, so
-    that any worker's /metrics counts every worker's calls, a directory of metric files. `app`
-    (built here for the checks and the banner) then only serves as the template."""
+    With `workers` > 1, that many processes each build their own app (worker_app) and share
+    nothing with the others but the database, Redis and, so that any worker's /metrics counts
+    every worker's calls, a directory of metric files; this process hands them connections in
+    turn. `app` (built here for the checks and the banner) then only serves as the template."""
     options: dict[str, Any] = dict(
-        host=host, port=port, log_config=None, log_level=settings.log_level.lower(),
-        loop="uvloop", http=NoDelayHttpToolsProtocol,
+        log_config=None, log_level=settings.log_level.lower(),
+        loop="uvloop", http=NoDelayHttpToolsProtocol, lifespan="on",
         server_header=False, timeout_graceful_shutdown=10,
         access_log=False,  # every tool call logs its own line (entrypoints/mcp/tool_calls.py)
     )
     if workers == 1:
-        uvicorn.run(app, **options)
+        http_workers.serve(uvicorn.Config(app, **options), listeners, 1)
         return
     os.environ[WORKER_ADDRESS_ENV] = f"{host} {port}"
     # One port, many workers: /metrics must sum them all (adapters/metrics/prometheus.py).
     metrics_dir = tempfile.mkdtemp(prefix="zava-metrics-")
     os.environ[MULTIPROCESS_DIR_ENV] = metrics_dir
     try:
-        uvicorn.run("entrypoints.http_app:worker_app", factory=True, workers=workers, **options)
+        config = uvicorn.Config("entrypoints.http_app:worker_app", factory=True, **options)
+        http_workers.serve(config, listeners, workers)
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
