@@ -8,7 +8,7 @@ from typing import Any
 from dependency_injector import containers, providers
 from psycopg_pool import AsyncConnectionPool
 
-from adapters.cache.memory import MemoryCacheStore, StaticDataVersion
+from adapters.cache.memory import MemoryCacheStore, StaticDataVersion, StaticFunctionVolatility
 from adapters.cache.redis_store import RedisCacheStore
 from adapters.embeddings.metered import MeteredEmbeddingProvider
 from adapters.memory.access import InMemoryAccessDirectory
@@ -34,6 +34,7 @@ from adapters.postgres.audit import PsycopgAuditLog
 from adapters.postgres.data_version import PsycopgDataVersion
 from adapters.postgres.embedded import EmbeddedPostgresServer
 from adapters.postgres.external import ExternalPostgresServer
+from adapters.postgres.function_volatility import PsycopgFunctionVolatility
 from adapters.postgres.pool import RlsDatabase, make_query_pool
 from adapters.postgres.product_search import PsycopgProductSearchRepository
 from adapters.postgres.request_context import ContextSigner, read_context_key
@@ -152,14 +153,17 @@ class Container(containers.DeclarativeContainer):
     )
     cache_store = providers.Singleton(cache_store_for, settings, metrics)
     data_version = providers.Singleton(PsycopgDataVersion, rls_database)
+    function_volatility = providers.Singleton(PsycopgFunctionVolatility, rls_database)
     cached_sales_query_executor = providers.Singleton(
-        lambda executor, cache, directory, versions, settings: CachingSalesQueryExecutor(
-            executor, cache, directory, versions, ttl_s=settings.cache_ttl_s
+        lambda executor, cache, directory, versions, volatility, settings:
+        CachingSalesQueryExecutor(
+            executor, cache, directory, versions, volatility, ttl_s=settings.cache_ttl_s
         ),
         sales_query_executor,
         cache_store,
         access_directory,
         data_version,
+        function_volatility,
         settings,
     )
     sales_query_service = providers.Singleton(
@@ -241,6 +245,7 @@ def in_memory_container(settings: Settings) -> Container:
         container.embedding_backend,  # the fake's vectors directly (no provider call to time)
     ))
     container.data_version.override(providers.Singleton(StaticDataVersion))
+    container.function_volatility.override(providers.Singleton(StaticFunctionVolatility))
     # the demo data `zava-mcp db init` would load today, built on the first analytics call
     records = providers.Singleton(
         lambda clock: RetailRecords.from_demo(DEMO_SEED, clock.now().date()), container.clock

@@ -29,3 +29,11 @@ class DataVersionSource(Protocol):
         """An opaque token that changes whenever the data a cached answer was computed from may
         have changed (a reload, an ETL run); part of every cache key."""
         ...
+
+
+class FunctionVolatility(Protocol):
+    async def immutable_functions(self) -> frozenset[str]:
+        """Names of the functions whose every overload is IMMUTABLE (the same arguments give
+        the same answer, whenever it runs): read from the database once per process. A query
+        calling any other function is never cached."""
+        ...

@@ -80,3 +80,13 @@ class StaticDataVersion:
 
     async def current(self) -> str:
         return self._version
+
+
+class StaticFunctionVolatility:
+    """A fixed set of immutable function names: for the in-memory wiring and tests."""
+
+    def __init__(self, immutable: frozenset[str] = frozenset()) -> None:
+        self._immutable = immutable
+
+    async def immutable_functions(self) -> frozenset[str]:
+        return self._immutable

@@ -22,6 +22,7 @@ against an allow-list; casts to catalog-lookup types (`regclass`, `regproc`, ...
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import cache, lru_cache
 from typing import Any, Final, NamedTuple
@@ -421,6 +422,8 @@ class _Walk:
         self._stack: list[tuple[str, dict[str, Any], frozenset[str]]] = []
         self.problems: list[tuple[int, str]] = []
         self.relations: set[str] = set()
+        self.functions: set[str] = set()
+        self.time_literals: set[str] = set()
         self.unknown_relations = False
 
     def run(self, select: dict[str, Any]) -> None:
@@ -432,7 +435,11 @@ class _Walk:
     # ----------------------------------------------------------------------- dispatch
     def _visit(self, kind: str, fields: dict[str, Any], scope: frozenset[str]) -> None:
         if kind in _PASS_THROUGH:
-            if kind != "A_Const":  # a literal: its value fields are not nodes
+            if kind == "A_Const":  # a literal: its value fields are not nodes
+                self._literal(fields)
+            else:
+                if kind == "TypeCast":
+                    self._cast(fields)
                 self._children(kind, fields, scope)
         elif kind == "SelectStmt":
             self._select(fields, scope)
@@ -610,6 +617,8 @@ class _Walk:
             self._unrecognised("FuncCall", "funcname")
         elif not _function_allowed(names):
             self._problem(fields, f"function {'.'.join(names)} is not allowed")
+        else:
+            self.functions.add(names[-1])
         self._children("FuncCall", fields, scope, skip=("funcname",))
 
     def _type_name(self, fields: dict[str, Any], scope: frozenset[str]) -> None:
@@ -644,6 +653,23 @@ class _Walk:
         if op not in _TIME_VALUE_FUNCTIONS:
             shown = op.removeprefix("SVFOP_").removesuffix("_N")
             self._problem(fields, f"{shown} is not allowed; use CURRENT_DATE or now() for time")
+        else:
+            self.functions.add(_TIME_VALUE_FUNCTIONS[op].lower())
+
+    def _literal(self, fields: dict[str, Any]) -> None:
+        """'now', 'today', 'tomorrow', 'yesterday' read the clock wherever a date or time is
+        expected (`order_date >= 'today'`, `'now'::timestamptz`, `'tomorrow 10:00'`)."""
+        text = _string_value(fields)
+        if text is not None:
+            self.time_literals.update(m.lower() for m in _CLOCK_WORDS.findall(text))
+
+    def _cast(self, fields: dict[str, Any]) -> None:
+        """`'epoch'::timestamptz` and friends: date/time input relative to the epoch."""
+        arg = fields.get("arg")
+        constant = arg.get("A_Const") if isinstance(arg, dict) else None
+        text = _string_value(constant) if isinstance(constant, dict) else None
+        if text is not None and _EPOCH_WORD.search(text):
+            self.time_literals.add("epoch")
 
     def _table_sample(self, fields: dict[str, Any], scope: frozenset[str]) -> None:
         names = _names(fields.get("method")) or ["?"]
@@ -652,6 +678,18 @@ class _Walk:
             shown = ".".join(names)
             self._problem(fields, f"TABLESAMPLE method {shown} is not allowed (SYSTEM, BERNOULLI)")
         self._children("RangeTableSample", fields, scope, skip=("method",))
+
+
+# Special date/time input values (PostgreSQL "Special Date/Time Inputs") that depend on when the
+# statement runs; 'epoch' is checked in casts only (extract(epoch FROM ...) is a field name).
+_CLOCK_WORDS: Final = re.compile(r"\b(now|today|tomorrow|yesterday)\b", re.IGNORECASE)
+_EPOCH_WORD: Final = re.compile(r"\bepoch\b", re.IGNORECASE)
+
+
+def _string_value(constant: Mapping[str, Any]) -> str | None:
+    sval = constant.get("sval")
+    value = sval.get("sval") if isinstance(sval, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _function_allowed(names: list[str]) -> bool:
@@ -719,7 +757,8 @@ class PglastSqlGuard:
             raise ValidationError(_summarise(walk.problems, hint))
         cleaned, fingerprint = _render(text, statement.start, statement.end)
         return GuardedQuery(
-            sql=cleaned, fingerprint=fingerprint, relations=frozenset(walk.relations)
+            sql=cleaned, fingerprint=fingerprint, relations=frozenset(walk.relations),
+            functions=frozenset(walk.functions), time_literals=frozenset(walk.time_literals),
         )
 
     # ----------------------------------------------------------------------- stages

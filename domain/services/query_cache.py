@@ -10,8 +10,14 @@ and only a statement the guard accepted reaches the cache. The key is a SHA-256 
   answer and users with different stores never can — whatever their user ids;
 - the data version (DataVersionSource): a reload or ETL run changes every key.
 
-Statements whose answer changes with time or at random (now(), current_date, random(), ...)
-are never cached. Scopes and the data version are remembered briefly (`scope_ttl_s`,
+Only statements whose answer cannot change with the clock are cached: every function they
+call is IMMUTABLE by PostgreSQL's own marks (FunctionVolatility, read from pg_proc once; now(),
+CURRENT_DATE, date_trunc of a timestamptz and any function the database does not mark
+immutable are not) and they hold no time literal ('now', 'today', 'tomorrow', 'yesterday',
+'epoch' casts: the guard reports both, ports/sql_guard.py). Operators and casts of columns are
+not functions the query names; they cannot read the clock without one of those.
+
+Scopes and the data version are remembered briefly (`scope_ttl_s`,
 `version_ttl_s`) so a hit costs no database round trip; a user's changed access reaches the
 cache keys within `scope_ttl_s` (the database enforces it at once on every miss). When one
 expires, the requests in flight share a single lookup, and identical misses in flight share
@@ -23,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -31,21 +36,18 @@ from collections.abc import Callable
 from domain.model import QueryResult, UserId
 from domain.services.single_flight import SingleFlight
 from ports.access import AccessDirectory
-from ports.cache import CacheStore, DataVersionSource
+from ports.cache import CacheStore, DataVersionSource, FunctionVolatility
 from ports.sales_query import SalesQueryExecutor
 from ports.sql_guard import GuardedQuery
 
 KEY_PREFIX = "zava:sq:v1:"
-TIME_OR_RANDOM = re.compile(
-    r"\b(now|current_date|current_time|current_timestamp|localtime|localtimestamp|"
-    r"clock_timestamp|statement_timestamp|transaction_timestamp|timeofday|random|"
-    r"random_normal|gen_random_uuid|uuidv4|uuidv7|setseed|age)\b",
-    re.IGNORECASE,
-)
 
 
-def is_cacheable(sql: str) -> bool:
-    return TIME_OR_RANDOM.search(sql) is None
+def is_cacheable(query: GuardedQuery, immutable_functions: frozenset[str]) -> bool:
+    """True when the answer depends only on the data: no time literal, and every function
+    called is immutable (a query whose functions are unknown never is)."""
+    return (query.functions is not None and not query.time_literals
+            and query.functions <= immutable_functions)
 
 
 def cache_key(sql: str, max_rows: int, store_ids: str, data_version: str) -> str:
@@ -73,6 +75,7 @@ class CachingSalesQueryExecutor(SalesQueryExecutor):
         cache: CacheStore,
         directory: AccessDirectory,
         versions: DataVersionSource,
+        volatility: FunctionVolatility,
         *,
         ttl_s: float,
         scope_ttl_s: float = 30.0,
@@ -84,6 +87,7 @@ class CachingSalesQueryExecutor(SalesQueryExecutor):
         self._cache = cache
         self._directory = directory
         self._versions = versions
+        self._volatility = volatility
         self._ttl_s = ttl_s
         self._scope_ttl_s = scope_ttl_s
         self._version_ttl_s = version_ttl_s
@@ -95,7 +99,9 @@ class CachingSalesQueryExecutor(SalesQueryExecutor):
         self._fills: SingleFlight[str, QueryResult] = SingleFlight()
 
     async def run(self, user_id: UserId, query: GuardedQuery, max_rows: int) -> QueryResult:
-        if self._ttl_s <= 0 or not is_cacheable(query.sql):
+        if self._ttl_s <= 0 or not is_cacheable(
+            query, await self._volatility.immutable_functions()
+        ):
             return await self._inner.run(user_id, query, max_rows)
         started = time.perf_counter()
         key = cache_key(query.sql, max_rows, await self._store_ids(user_id),

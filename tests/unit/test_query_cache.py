@@ -8,10 +8,11 @@ from uuid import UUID
 
 import pytest
 
-from adapters.cache.memory import MemoryCacheStore, StaticDataVersion
+from adapters.cache.memory import MemoryCacheStore, StaticDataVersion, StaticFunctionVolatility
 from adapters.demodata.reference import USERS
 from adapters.memory.access import InMemoryAccessDirectory
 from adapters.memory.metrics import InMemoryMetrics
+from adapters.sqlguard.pglast_guard import PglastSqlGuard
 from domain.model import AccessScope, QueryResult, UserId
 from domain.services.query_cache import CachingSalesQueryExecutor
 from ports.sql_guard import GuardedQuery
@@ -22,8 +23,13 @@ SEATTLE_MANAGER, REGIONAL, HEAD_OFFICE = (UserId(UUID(str(u.user_id)))
                                           for u in (USERS[0], USERS[8], USERS[9]))
 
 
+GUARD = PglastSqlGuard()
+# as PostgreSQL 18 marks them (tests/integration/test_function_volatility.py reads the real ones)
+IMMUTABLE = StaticFunctionVolatility(frozenset({"count", "sum", "round", "lower", "abs"}))
+
+
 def guarded(sql: str) -> GuardedQuery:
-    return GuardedQuery(sql=sql, fingerprint="fp", relations=frozenset())
+    return GUARD.check(sql)
 
 
 @dataclass
@@ -58,7 +64,8 @@ def caching(inner: CountingExecutor, *, versions: object = None, clock: Clock | 
             cache: MemoryCacheStore | None = None) -> CachingSalesQueryExecutor:
     return CachingSalesQueryExecutor(
         inner, cache or MemoryCacheStore(), InMemoryAccessDirectory.from_demo_data(),
-        versions or StaticDataVersion(), ttl_s=60, version_ttl_s=0,  # type: ignore[arg-type]
+        versions or StaticDataVersion(), IMMUTABLE,  # type: ignore[arg-type]
+        ttl_s=60, version_ttl_s=0,
         clock=clock or Clock(),
     )
 
@@ -96,13 +103,48 @@ async def test_a_new_data_version_is_a_miss() -> None:
     assert len(inner.calls) == 2
 
 
-@pytest.mark.parametrize("sql", ["SELECT now()", "SELECT CURRENT_DATE - 7",
-                                 "SELECT random() FROM orders"])
-async def test_time_or_random_is_never_cached(sql: str) -> None:
+@pytest.mark.parametrize("sql", [
+    "SELECT now()",
+    "SELECT CURRENT_DATE - 7",
+    "SELECT count(*) FROM orders WHERE order_date >= date_trunc('month', now())",
+    "SELECT count(*) FROM orders WHERE order_date = 'today'",
+    "SELECT count(*) FROM orders WHERE order_date >= 'yesterday'::date",
+    "SELECT count(*) FROM orders WHERE order_date < 'TOMORROW'",
+    "SELECT 'now'::timestamptz",
+    "SELECT count(*) FROM orders WHERE order_date > 'epoch'::timestamptz",
+    "SELECT count(*) FROM orders WHERE order_date > 'today 10:00'",
+    "SELECT to_char(order_date, 'YYYY') FROM orders",  # not in the immutable set
+])
+async def test_anything_but_immutable_functions_and_plain_literals_is_never_cached(
+    sql: str,
+) -> None:
     inner = CountingExecutor()
     executor = caching(inner)
     await executor.run(HEAD_OFFICE, guarded(sql), 100)
     await executor.run(HEAD_OFFICE, guarded(sql), 100)
+    assert len(inner.calls) == 2
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT round(sum(total_amount), 2) FROM orders",
+    "SELECT count(*) FROM orders WHERE lower(status) = 'shipped'",
+    "SELECT count(*) FROM orders WHERE order_date >= '2026-01-01'",
+    "SELECT abs(-1) AS epoch",
+])
+async def test_immutable_functions_and_plain_literals_are_cached(sql: str) -> None:
+    inner = CountingExecutor()
+    executor = caching(inner)
+    await executor.run(HEAD_OFFICE, guarded(sql), 100)
+    await executor.run(HEAD_OFFICE, guarded(sql), 100)
+    assert len(inner.calls) == 1
+
+
+async def test_a_query_the_guard_did_not_describe_is_never_cached() -> None:
+    inner = CountingExecutor()
+    executor = caching(inner)
+    bare = GuardedQuery(sql="SELECT 1", fingerprint="fp", relations=frozenset())
+    await executor.run(HEAD_OFFICE, bare, 100)
+    await executor.run(HEAD_OFFICE, bare, 100)
     assert len(inner.calls) == 2
 
 
@@ -145,7 +187,7 @@ async def test_requests_in_flight_share_one_version_and_scope_lookup_when_they_e
     inner, versions, clock = CountingExecutor(), SlowVersions(), Clock()
     directory = CountingDirectory()
     executor = CachingSalesQueryExecutor(
-        inner, MemoryCacheStore(), directory, versions, ttl_s=60, version_ttl_s=5,
+        inner, MemoryCacheStore(), directory, versions, IMMUTABLE, ttl_s=60, version_ttl_s=5,
         scope_ttl_s=30, clock=clock,
     )
     await executor.run(HEAD_OFFICE, guarded("SELECT 1"), 100)
