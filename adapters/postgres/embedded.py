@@ -112,11 +112,13 @@ class EmbeddedPostgresServer:
         if postmaster is not None and not _pid_alive(postmaster):
             postmaster = None
         try:
-            listed = json.loads((self._pgdata / ".handle_pids.json").read_text() or "[]")
-        except (OSError, ValueError):
+            listed = json.loads((self._pgdata / HANDLE_LIST).read_text())
+        except FileNotFoundError:
             listed = []
-        attached = tuple(pid for pid in listed
-                         if isinstance(pid, int) and pid != os.getpid() and _pid_alive(pid))
+        except (OSError, ValueError):  # empty or corrupt: who has the data dir attached
+            listed = attached_pids(self._pgdata)
+        attached = tuple(pid for pid in listed if isinstance(listed, list)
+                         and isinstance(pid, int) and pid != os.getpid() and _pid_alive(pid))
         return EmbeddedState(postmaster, attached if postmaster is not None else ())
 
     def stop(self) -> None:
