@@ -6,7 +6,8 @@ required [type=missing, ...] For further information visit https://errors.pydant
 the names of internal models and a library's documentation link, and nothing about what the
 tool accepts. This middleware leaves every other answer alone and replaces that one with a
 VALIDATION_ERROR, like the tools' own: each problem, what the argument accepts, and for an
-unknown name the closest argument the tool has. It runs only after a call failed validation,
+unknown name the closest argument the tool has (every tool's schema rejects unknown names:
+edge.strict). It runs only after a call failed validation,
 so a valid call pays nothing.
 """
 
@@ -78,12 +79,14 @@ def describe_problems(schema: Mapping[str, Any], arguments: Mapping[str, Any]) -
     for unknown in sorted(set(arguments) - set(properties)):
         close = _closest(unknown, list(properties))
         hint = f" (did you mean {close!r}?)" if close else ""
-        problems.append(f"{unknown!r} is not an argument of this tool{hint}; its arguments:"
-                        f" {', '.join(properties)}")
+        known = f"its arguments: {', '.join(properties)}" if properties else "it takes none"
+        problems.append(f"{unknown!r} is not an argument of this tool{hint}; {known}")
     validator = Draft202012Validator(dict(schema))
     errors = sorted(validator.iter_errors(dict(arguments)), key=lambda e: [str(p) for p in e.path])
     seen: set[str] = set()
     for error in errors:
+        if error.validator == "additionalProperties":
+            continue  # the unknown names, said above with the name meant
         for field, sentence in _sentences(error, properties):
             if field not in seen:  # one sentence per argument (7 fails both type and enum)
                 seen.add(field)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import ToolAnnotations
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from domain.errors import AuthorizationError, ZavaError
 from domain.model import UserId
@@ -33,14 +33,29 @@ class StoreInfo(BaseModel):
 
 class ToolShelf:
     """The tools of one server, collected before it is built (`MCPServer(tools=...)`): every
-    tool is read-only."""
+    tool is read-only and strict about its arguments."""
 
     def __init__(self) -> None:
         self.tools: list[Tool] = []
 
     def add(self, fn: F) -> F:
-        self.tools.append(Tool.from_function(fn, annotations=READ_ONLY))
+        self.tools.append(strict(Tool.from_function(fn, annotations=READ_ONLY)))
         return fn
+
+
+def strict(tool: Tool) -> Tool:
+    """The tool with an input schema that rejects unknown names (`additionalProperties: false`)
+    and arguments validated the same way. The SDK's argument model ignores names it does not
+    know, so a misspelt optional argument ("timeperiod") used to be dropped silently and the call
+    answered for the default; now it fails validation, and ArgumentErrors names the argument
+    meant."""
+    loose = tool.fn_metadata.arg_model
+    forbidding = type(loose.__name__, (loose,), {
+        "model_config": ConfigDict(extra="forbid"), "__module__": loose.__module__,
+    })
+    tool.fn_metadata.arg_model = forbidding
+    tool.parameters = forbidding.model_json_schema(by_alias=True)
+    return tool
 
 
 def known(user_id: UserId | None) -> UserId:

@@ -66,3 +66,44 @@ async def test_valid_calls_and_the_tools_own_errors_are_untouched(tmp_path: Path
     assert "VALIDATION_ERROR: " in text
     assert "time_period 'last_week' is not recognised" in text
     assert "is not accepted" not in text  # the service's own message, not this layer's
+
+
+# Per tool: arguments that are valid apart from one misspelt name, and the name meant (None for a
+# tool without arguments). A misspelt optional argument used to be dropped silently: the call
+# answered for the default (`get_top_products {"timeperiod": "last_7_days"}` for last_30_days).
+MISSPELT: dict[str, tuple[dict[str, Any], str | None]] = {
+    "whoami": ({"user": "me"}, None),
+    "get_current_utc_date": ({"timezone": "UTC"}, None),
+    "execute_sales_query": ({"postgresql_query": "SELECT 1", "maxrows": 5}, "max_rows"),
+    "get_multiple_table_schemas": ({"table_name": ["orders"]}, "table_names"),
+    "get_store_performance": ({"store": "Seattle", "period": "last_7_days"}, "time_period"),
+    "get_sales_trend": ({"granulartiy": "day"}, "granularity"),
+    "get_top_products": ({"timeperiod": "last_7_days"}, "time_period"),
+    "compare_stores": ({"metrics": "orders"}, "metric"),
+    "get_inventory_alerts": ({"treshold": 5}, "threshold"),
+    "semantic_search_products": ({"query_description": "saw", "maxprice": 20}, "max_price"),
+}
+
+
+async def test_every_tool_schema_rejects_unknown_names(tmp_path: Path) -> None:
+    async with Client(_server(tmp_path)) as client:
+        tools = (await client.list_tools()).tools
+    assert {t.name for t in tools} == set(MISSPELT)  # a new tool needs its case below
+    for tool in tools:
+        assert tool.input_schema.get("additionalProperties") is False, tool.name
+
+
+@pytest.mark.parametrize("tool", list(MISSPELT))
+async def test_a_misspelt_argument_of_any_tool_is_an_error_naming_the_one_meant(
+    tmp_path: Path, tool: str
+) -> None:
+    arguments, meant = MISSPELT[tool]
+    text = await _error(tmp_path, "auto", tool, arguments)
+    wrong = next(name for name in arguments if name != meant and name not in (
+        "postgresql_query", "query_description", "store"))
+    assert text.startswith("VALIDATION_ERROR: ")
+    if meant is None:
+        assert f"{wrong!r} is not an argument of this tool; it takes none" in text
+    else:
+        assert f"{wrong!r} is not an argument of this tool (did you mean {meant!r}?)" in text
+    assert text.count("VALIDATION_ERROR") == 1
