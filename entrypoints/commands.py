@@ -109,7 +109,7 @@ def _serve_http_as_fixed_user(args: argparse.Namespace, settings: Settings) -> i
     """`--insecure-fixed-user ID`: HTTP without tokens, for local tests (entrypoints/fixed_user.py
     says why it cannot face a network). Refused before anything starts unless loopback."""
     from entrypoints import http_app
-    from entrypoints.fixed_user import check_fixed_user_allowed, insecure_warning
+    from entrypoints.fixed_user import FixedUser, check_fixed_user_allowed, insecure_warning
     from entrypoints.http_workers import bind_listeners
 
     if args.user:
@@ -118,8 +118,9 @@ def _serve_http_as_fixed_user(args: argparse.Namespace, settings: Settings) -> i
     listeners = bind_listeners(args.host, args.port)
     user_id = UserId(UUID(args.insecure_fixed_user))
     container, _ = _serving_container(settings, user_id)
-    app = http_app.build_http_app(container, settings, args.host, args.port, fixed_user=user_id)
-    mcp_url = http_app.base_url_for(settings, args.host, args.port) + http_app.MCP_PATH
+    fixed = FixedUser.new(user_id)  # MCP under a path only this start's banner names
+    app = http_app.build_http_app(container, settings, args.host, args.port, fixed_user=fixed)
+    mcp_url = http_app.base_url_for(settings, args.host, args.port) + fixed.path
     sys.stderr.write(f"Zava Retail MCP: streamable HTTP at {mcp_url}\n"
                      f"  {insecure_warning(mcp_url, user_id)}\n")
     sys.stderr.flush()

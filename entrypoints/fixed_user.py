@@ -10,15 +10,23 @@ It can never face a network:
   binds a loopback address (127.0.0.1, ::1, localhost), with one worker, and with neither
   ZAVA_PUBLIC_URL nor ZAVA_ALLOWED_HOSTS naming a non-loopback host (those invite traffic
   through a proxy);
-- every request must come from a loopback peer and carry no proxy header (Forwarded,
-  X-Forwarded-For, X-Real-IP): a reverse proxy on the same machine would otherwise relay
-  the network to it; anything else gets 403;
+- by construction, nothing that does not read this start's banner can reach it: MCP is served
+  only under an unguessable path drawn afresh at every start (`/mcp-<128 random bits>`, printed
+  on stderr); `/mcp` and every other path are 404. A reverse proxy, a browser page or another
+  user's process cannot name it, and a leaked URL dies with the process;
+- every request must come from a loopback peer and carry no forwarding header of any kind
+  (FORWARDING_HEADER: Via, Forwarded, any X-Forwarded-*, any *-IP client address header such
+  as X-Real-IP, True-Client-IP, CF-Connecting-IP, X-Client-IP, and the CDN and proxy families
+  that add them); anything else gets 403 (defence in depth: a local proxy relays the network);
 - the server logs a WARNING and its banner says INSECURE on every start.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import secrets
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from mcp.server.mcpserver import MCPServer
@@ -34,7 +42,35 @@ from entrypoints.settings import Settings
 log = logging.getLogger("zava.http")
 
 FLAG = "--insecure-fixed-user"
-PROXY_HEADERS = (b"forwarded", b"x-forwarded-for", b"x-real-ip")
+# A header a proxy, load balancer or CDN adds on the way: by the shape of its name, not a list
+# of known ones (Via, Forwarded, X-Forwarded-Host, X-Original-URL, True-Client-IP,
+# CF-Connecting-IP, X-Client-IP, X-Cluster-Client-IP, Fastly-Client-IP, X-ProxyUser-Ip, ...).
+FORWARDING_HEADER = re.compile(
+    rb"^(via|forwarded|x-host|x-rewrite-url"  # the standard ones and the host rewriters
+    rb"|.*forward.*|.*proxy.*"  # X-Forwarded-*, X-Original-Forwarded-For, Proxy-Client-IP
+    rb"|(.*-)?ips?|.*-ip-.*|.*-addr(ess)?"  # a client address: X-Real-IP, CF-Connecting-IP
+    rb"|x-(real|original|remote|client|cluster)-.*"  # X-Original-URL, X-Remote-User
+    rb"|(cf|cdn|fastly|akamai|x-akamai|x-amzn|x-azure|x-arr|x-appengine|x-envoy|x-vercel|fly)"
+    rb"-.*)$"
+)
+PATH_BITS = 128
+
+
+@dataclass(frozen=True)
+class FixedUser:
+    """Who every request is served as, and the path this start serves MCP under."""
+
+    user_id: UserId
+    path: str
+
+    @classmethod
+    def new(cls, user_id: UserId) -> FixedUser:
+        """A fresh unguessable path for this start (URL-safe base64 of 128 random bits)."""
+        return cls(user_id, "/mcp-" + secrets.token_urlsafe(PATH_BITS // 8))
+
+
+def is_forwarding_header(name: bytes) -> bool:
+    return FORWARDING_HEADER.match(name.lower()) is not None
 
 
 def _host_of(host_and_port: str) -> str:
@@ -81,8 +117,8 @@ class LoopbackOnly:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             peer = scope.get("client")
-            proxied = [name.decode() for name, _ in scope.get("headers", ())
-                       if name.lower() in PROXY_HEADERS]
+            proxied = [name.decode("latin-1") for name, _ in scope.get("headers", ())
+                       if is_forwarding_header(name)]
             if peer is None or not is_loopback_host(peer[0]) or proxied:
                 log.warning("%s: refused a request from %s%s", FLAG,
                             peer[0] if peer else "an unknown peer",
@@ -96,11 +132,12 @@ class LoopbackOnly:
 
 
 def fixed_user_server(container: Container, settings: Settings, host: str, mcp_url: str,
-                      user_id: UserId) -> MCPServer:
+                      fixed: FixedUser) -> MCPServer:
     """The MCP server of `--insecure-fixed-user`: no auth, every request is `user_id`. Checked
     here too, so no caller of build_http_app can skip the refusal."""
     from entrypoints.mcp.server import build_server
 
     check_fixed_user_allowed(host, settings)
-    log.warning("%s", insecure_warning(mcp_url, user_id))
+    log.warning("%s", insecure_warning(mcp_url, fixed.user_id))
+    user_id = fixed.user_id
     return build_server(container, caller=lambda: user_id)

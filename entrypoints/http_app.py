@@ -31,10 +31,9 @@ from starlette.responses import JSONResponse, Response
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from adapters.metrics.prometheus import MULTIPROCESS_DIR_ENV
-from domain.model import UserId
 from entrypoints import http_workers
 from entrypoints.container import Container
-from entrypoints.fixed_user import LoopbackOnly, fixed_user_server
+from entrypoints.fixed_user import FixedUser, LoopbackOnly, fixed_user_server
 from entrypoints.health import HealthChecker
 from entrypoints.http_auth import (
     BearerTokenVerifier,
@@ -102,7 +101,7 @@ def build_http_app(
     port: int,
     *,
     jwt_config: JwtConfig | None = None,
-    fixed_user: UserId | None = None,
+    fixed_user: FixedUser | None = None,
 ) -> Starlette:
     """The ASGI app: `/mcp` (auth required), `/.well-known/oauth-protected-resource/mcp`,
     `/health` and `/metrics`. Its lifespan runs the MCP session manager, which opens the
@@ -113,12 +112,13 @@ def build_http_app(
     would pay for a second router and middleware stack (7 % of a cached tool call).
 
     With `fixed_user` (`--insecure-fixed-user`, loopback only: entrypoints/fixed_user.py) there
-    is no auth: every request is served as that user."""
+    is no auth: every request is served as that user, and MCP only under its per-start path."""
     base_url = base_url_for(settings, host, port)
+    mcp_path = MCP_PATH if fixed_user is None else fixed_user.path
     if fixed_user is None:
         server = _bearer_token_server(container, settings, host, base_url, jwt_config)
     else:
-        server = fixed_user_server(container, settings, host, base_url + MCP_PATH, fixed_user)
+        server = fixed_user_server(container, settings, host, base_url + mcp_path, fixed_user)
     checker = HealthChecker(container)
 
     async def health(_: Request) -> JSONResponse:
@@ -129,7 +129,7 @@ def build_http_app(
     server.custom_route("/metrics", methods=["GET"], include_in_schema=False)(
         metrics_endpoint(container))
     app = server.streamable_http_app(
-        streamable_http_path=MCP_PATH,
+        streamable_http_path=mcp_path,
         stateless_http=True,
         json_response=True,
         max_request_body_size=settings.http_max_body_bytes,

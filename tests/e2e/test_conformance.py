@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -43,7 +44,10 @@ class FixedUserServer:
 
     @property
     def mcp_url(self) -> str:
-        return self.base_url + "/mcp"
+        """The per-start path the banner printed: the only one MCP is served under."""
+        found = re.search(r"streamable HTTP at (http://\S+)", self.stderr_path.read_text())
+        assert found, self.stderr_path.read_text()
+        return found.group(1)
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +114,19 @@ def test_a_proxied_request_is_refused(server: FixedUserServer) -> None:
     """A reverse proxy on this machine would relay the network to the tokenless server."""
     response = httpx2.post(
         server.mcp_url, json={"jsonrpc": "2.0", "id": 1, "method": "ping"}, timeout=10,
-        headers={"Content-Type": "application/json", "X-Forwarded-For": "203.0.113.7",
+        headers={"Content-Type": "application/json", "Via": "1.1 proxy.example",
                  "Accept": "application/json, text/event-stream"},
     )
     assert response.status_code == 403
     assert "loopback clients only" in response.text
+
+
+def test_mcp_is_served_only_under_the_path_the_banner_printed(server: FixedUserServer) -> None:
+    """Whatever does not read this start's banner (a proxy, a web page, another process)
+    cannot name the tokenless endpoint."""
+    assert re.fullmatch(re.escape(server.base_url) + r"/mcp-[A-Za-z0-9_-]{22,}", server.mcp_url)
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    headers = {"Accept": "application/json, text/event-stream"}
+    assert httpx2.post(server.base_url + "/mcp", json=ping, headers=headers,
+                       timeout=10).status_code == 404
+    assert httpx2.post(server.mcp_url, json=ping, headers=headers, timeout=10).status_code == 200

@@ -8,15 +8,22 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx2
 import pytest
 
 from domain.errors import ConfigurationError
 from domain.model import UserId
 from entrypoints.cli import main
 from entrypoints.container import in_memory_container
-from entrypoints.fixed_user import LoopbackOnly, check_fixed_user_allowed
+from entrypoints.fixed_user import (
+    FixedUser,
+    LoopbackOnly,
+    check_fixed_user_allowed,
+    is_forwarding_header,
+)
 from entrypoints.http_app import build_http_app
 from entrypoints.settings import Settings
+from tests.support.http_server import serve_in_thread
 
 SEATTLE = "f47ac10b-58cc-4372-a567-0e02b2c3d479"
 ACCEPTED = "accepted only on a loopback address (--host 127.0.0.1, ::1 or localhost)"
@@ -67,7 +74,7 @@ def test_build_http_app_refuses_it_too(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     with pytest.raises(ConfigurationError, match=r"refused because of --host 0\.0\.0\.0"):
         build_http_app(in_memory_container(settings), settings, "0.0.0.0", 8000,
-                       fixed_user=UserId(UUID(SEATTLE)))
+                       fixed_user=FixedUser.new(UserId(UUID(SEATTLE))))
 
 
 @pytest.mark.parametrize(
@@ -122,6 +129,8 @@ async def _receive() -> dict[str, Any]:
         (("127.0.0.1", 50000), [(b"x-forwarded-for", b"203.0.113.7")], False),
         (("127.0.0.1", 50000), [(b"Forwarded", b"for=203.0.113.7")], False),
         (("127.0.0.1", 50000), [(b"x-real-ip", b"203.0.113.7")], False),
+        (("127.0.0.1", 50000), [(b"Via", b"1.1 proxy")], False),
+        (("127.0.0.1", 50000), [(b"True-Client-IP", b"203.0.113.7")], False),
     ],
 )
 async def test_only_direct_loopback_requests_pass(
@@ -134,3 +143,62 @@ async def test_only_direct_loopback_requests_pass(
     assert recorder.called is allowed
     if not allowed:
         assert recorder.sent[0]["status"] == 403
+
+
+# What proxies, load balancers and CDNs add (nginx, HAProxy, Envoy, Apache, Cloudflare, Akamai,
+# Fastly, AWS, Azure, GCP, Vercel, Fly, WebLogic, IIS ARR), none of which the old three-name
+# denylist (Forwarded, X-Forwarded-For, X-Real-IP) caught but the first and last two.
+FORWARDING = [
+    "Via", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
+    "X-Forwarded-Port", "X-Forwarded-Prefix", "X-Forwarded-Server", "X-Original-Forwarded-For",
+    "X-Real-IP", "True-Client-IP", "CF-Connecting-IP", "CF-Ray", "CF-IPCountry", "X-Client-IP",
+    "X-Cluster-Client-IP", "Fastly-Client-IP", "Akamai-Origin-Hop", "X-Akamai-Edgescape",
+    "X-Amzn-Trace-Id", "X-Azure-ClientIP", "X-ARR-ClientIP", "X-AppEngine-User-IP",
+    "X-Envoy-External-Address", "X-Vercel-Forwarded-For", "Fly-Client-IP", "Proxy-Client-IP",
+    "WL-Proxy-Client-IP", "X-ProxyUser-Ip", "X-Original-URL", "X-Original-Host",
+    "X-Rewrite-URL", "X-Host", "X-Remote-Addr", "X-Remote-IP", "Client-IP", "X-Real-Port",
+    "CDN-Loop", "Proxy-Authorization",
+]
+# What MCP clients send directly (the Inspector, the conformance suite, the SDKs, browsers).
+DIRECT = [
+    "Host", "Accept", "Accept-Encoding", "Accept-Language", "Content-Type", "Content-Length",
+    "Connection", "User-Agent", "Authorization", "Mcp-Protocol-Version", "Mcp-Session-Id",
+    "Last-Event-ID", "Origin", "Referer", "Cache-Control", "Pragma", "Sec-Fetch-Mode",
+    "Sec-Fetch-Site", "Sec-Fetch-Dest", "Sec-Ch-Ua", "Sec-Ch-Ua-Platform", "Traceparent",
+    "Tracestate", "Baggage", "Keep-Alive", "Te", "Priority", "Upgrade-Insecure-Requests",
+]
+
+
+@pytest.mark.parametrize("name", FORWARDING)
+def test_every_forwarding_header_is_recognised(name: str) -> None:
+    assert is_forwarding_header(name.encode()), name
+
+
+@pytest.mark.parametrize("name", DIRECT)
+def test_what_direct_clients_send_is_not(name: str) -> None:
+    assert not is_forwarding_header(name.encode()), name
+
+
+def test_every_start_draws_its_own_unguessable_path() -> None:
+    paths = {FixedUser.new(UserId(UUID(SEATTLE))).path for _ in range(1000)}
+    assert len(paths) == 1000
+    for path in paths:
+        assert path.startswith("/mcp-")
+        assert len(path.removeprefix("/mcp-")) >= 22  # 128 bits in URL-safe base64
+        assert path.removeprefix("/mcp-").replace("-", "").replace("_", "").isalnum()
+
+
+def test_mcp_is_served_only_under_the_per_start_path(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    fixed = FixedUser.new(UserId(UUID(SEATTLE)))
+    ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    headers = {"Accept": "application/json, text/event-stream"}
+    with serve_in_thread(lambda port: build_http_app(
+            in_memory_container(settings), settings, "127.0.0.1", port, fixed_user=fixed)
+    ) as running:
+        for guess in ("/mcp", "/mcp/", "/mcp-", fixed.path[:-1], fixed.path + "x", "/"):
+            response = httpx2.post(running.base_url + guess, json=ping, headers=headers)
+            assert response.status_code == 404, guess
+        served = httpx2.post(running.base_url + fixed.path, json=ping, headers=headers)
+        assert served.status_code == 200, served.text
+        assert served.json()["result"] == {}
