@@ -16,7 +16,8 @@ from _common import ROOT
 from adapters.demodata.loader import rich_progress
 from adapters.embeddings.local import LocalEmbeddingProvider
 from adapters.postgres.embedding_store import PsycopgProductEmbeddingStore
-from adapters.postgres.pool import RlsDatabase, make_query_pool
+from adapters.postgres.gateway import DatabaseGateway
+from adapters.postgres.pool import make_query_pool
 from adapters.postgres.product_search import PsycopgProductSearchRepository
 from adapters.postgres.request_context import ContextSigner, read_context_key
 from domain.services.embedding_index import EmbeddingIndexService
@@ -31,7 +32,7 @@ class SearchStack:
     service: ProductSearchService
     embedder: LocalEmbeddingProvider
     repository: PsycopgProductSearchRepository
-    database: RlsDatabase
+    database: DatabaseGateway
 
 
 def load_eval_set(path: Path = EVAL_SET) -> dict[str, Any]:
@@ -57,9 +58,9 @@ async def search_stack(endpoints: DatabaseEndpoints) -> AsyncIterator[SearchStac
     pool = make_query_pool(endpoints.query_url, min_size=1, max_size=2)
     await pool.open(wait=True)
     try:
-        database = RlsDatabase(pool, ContextSigner(read_context_key(endpoints.admin_url)),
+        database = DatabaseGateway(pool, ContextSigner(read_context_key(endpoints.admin_url)),
                                statement_timeout_s=120)
-        repository = PsycopgProductSearchRepository(database, timeout_s=120)
+        repository = PsycopgProductSearchRepository(database)
         yield SearchStack(ProductSearchService(embedder, repository), embedder, repository,
                           database)
     finally:

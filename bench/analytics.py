@@ -44,8 +44,9 @@ from adapters.postgres.analytics import (
     PsycopgSalesRepository,
     PsycopgStoreCatalog,
 )
+from adapters.postgres.gateway import DatabaseGateway
 from adapters.postgres.migrations import apply_migrations
-from adapters.postgres.pool import RlsDatabase, make_query_pool
+from adapters.postgres.pool import make_query_pool
 from adapters.postgres.request_context import ContextSigner, read_context_key
 from domain.model import UserId
 from domain.services.sales_analytics import SalesAnalyticsService
@@ -186,7 +187,7 @@ def parameters(case: Case) -> dict[str, Any]:
             "lo1": previous.start, "hi1": previous.end}
 
 
-async def run_baseline(database: RlsDatabase, case: Case) -> list[tuple[Any, ...]]:
+async def run_baseline(database: DatabaseGateway, case: Case) -> list[tuple[Any, ...]]:
     async with database.session(case.user) as conn:
         cur = await conn.execute(case.baseline, parameters(case))
         return await cur.fetchall()
@@ -233,7 +234,7 @@ def measure(query_url: str, admin_url: str, repeats: int) -> list[dict[str, obje
     with asyncio.Runner() as runner:
         pool = make_query_pool(query_url, min_size=4, max_size=4)
         runner.run(pool.open(wait=True))
-        database = RlsDatabase(pool, ContextSigner(read_context_key(admin_url)))
+        database = DatabaseGateway(pool, ContextSigner(read_context_key(admin_url)))
         service = SalesAnalyticsService(
             PsycopgAccessDirectory(database), PsycopgStoreCatalog(database),
             PsycopgSalesRepository(database), PsycopgInventoryRepository(database),

@@ -46,7 +46,25 @@ class QueryTimeoutError(DatabaseError):
 
 
 class ServiceUnavailableError(DatabaseError):
-    """The server is overloaded or the database unreachable; retrying later may succeed."""
+    """The database is unreachable or the server has no free connection: temporary, so the
+    message says so and when to retry (`retry_after_s`)."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after_s: float = 1.0) -> None:
+        super().__init__(f"{message}; this is temporary: retry in {retry_after_s:g} s")
+        self.retry_after_s = retry_after_s
+
+
+class RateLimitedError(ZavaError):
+    """The caller already has as much database work in flight as one user may: their other
+    calls go on; this one may be retried once one of them finished (`retry_after_s`)."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after_s: float = 1.0) -> None:
+        super().__init__(f"{message}; retry in {retry_after_s:g} s")
+        self.retry_after_s = retry_after_s
 
 
 class ConfigurationError(ZavaError):

@@ -35,11 +35,13 @@ from adapters.postgres.data_version import PsycopgDataVersion
 from adapters.postgres.embedded import EmbeddedPostgresServer
 from adapters.postgres.external import ExternalPostgresServer
 from adapters.postgres.function_volatility import PsycopgFunctionVolatility
-from adapters.postgres.pool import RlsDatabase, make_query_pool
+from adapters.postgres.gateway import DatabaseGateway
+from adapters.postgres.pool import Reachability, make_query_pool
 from adapters.postgres.product_search import PsycopgProductSearchRepository
 from adapters.postgres.request_context import ContextSigner, read_context_key
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
 from adapters.postgres.schema_catalog import EXPOSED_TABLES, PsycopgSchemaCatalog
+from adapters.postgres.user_limit import UserConcurrencyLimit
 from adapters.sqlguard.pglast_guard import PglastSqlGuard
 from adapters.system_clock import SystemClock
 from domain.errors import ConfigurationError
@@ -109,30 +111,32 @@ class Container(containers.DeclarativeContainer):
 
     database_server = providers.Singleton(database_server_for, settings)
     database_endpoints = providers.Singleton(_start, database_server)
+    # whether the database accepts connections, as both pools' connection attempts find out
+    reachability = providers.Singleton(Reachability)
     query_pool = providers.Singleton(
-        lambda endpoints, settings: make_query_pool(
+        lambda endpoints, settings, reachability: make_query_pool(
             endpoints.query_url,
             min_size=settings.pool_min,
             max_size=settings.pool_max,
             max_idle_s=settings.pool_max_idle_s,
             timeout_s=settings.pool_timeout_s,
+            reachability=reachability,
         ),
         database_endpoints,
         settings,
+        reachability,
+    )
+    # the audit writer's own connection: it never waits behind tenants' queries
+    audit_pool = providers.Singleton(
+        lambda endpoints, settings, reachability: make_query_pool(
+            endpoints.query_url, min_size=1, max_size=1, timeout_s=settings.pool_timeout_s,
+            reachability=reachability, name="zava-audit",
+        ),
+        database_endpoints,
+        settings,
+        reachability,
     )
     context_signer = providers.Singleton(context_signer_for, settings, database_endpoints)
-    rls_database = providers.Singleton(
-        lambda pool, signer, settings: RlsDatabase(
-            pool, signer, statement_timeout_s=settings.query_timeout_s
-        ),
-        query_pool,
-        context_signer,
-        settings,
-    )
-
-    clock = providers.Singleton(SystemClock)
-    access_directory = providers.Singleton(PsycopgAccessDirectory, rls_database)
-    identity_service = providers.Singleton(IdentityService, access_directory, clock)
 
     metrics = providers.Singleton(metrics_for, query_pool)
     query_monitor = providers.Singleton(
@@ -140,20 +144,35 @@ class Container(containers.DeclarativeContainer):
         metrics,
         settings,
     )
+    # the one way to the database for every PostgreSQL adapter
+    database_gateway = providers.Singleton(
+        lambda pool, audit_pool, signer, settings, monitor, reachability: DatabaseGateway(
+            pool, signer,
+            statement_timeout_s=settings.query_timeout_s,
+            model_sql_timeout_s=min(settings.model_sql_timeout_s, settings.query_timeout_s),
+            observer=monitor,
+            reachability=reachability,
+            user_limit=UserConcurrencyLimit(settings.user_limit, wait_s=settings.user_queue_s),
+            audit_pool=audit_pool,
+        ),
+        query_pool,
+        audit_pool,
+        context_signer,
+        settings,
+        query_monitor,
+        reachability,
+    )
+
+    clock = providers.Singleton(SystemClock)
+    access_directory = providers.Singleton(PsycopgAccessDirectory, database_gateway)
+    identity_service = providers.Singleton(IdentityService, access_directory, clock)
     performance_service = providers.Singleton(PerformanceService, query_monitor, access_directory)
 
     sql_guard = providers.Singleton(PglastSqlGuard, EXPOSED_TABLES)
-    sales_query_executor = providers.Singleton(
-        lambda database, settings, monitor: PsycopgSalesQueryExecutor(
-            database, timeout_s=settings.query_timeout_s, observer=monitor
-        ),
-        rls_database,
-        settings,
-        query_monitor,
-    )
+    sales_query_executor = providers.Singleton(PsycopgSalesQueryExecutor, database_gateway)
     cache_store = providers.Singleton(cache_store_for, settings, metrics)
-    data_version = providers.Singleton(PsycopgDataVersion, rls_database)
-    function_volatility = providers.Singleton(PsycopgFunctionVolatility, rls_database)
+    data_version = providers.Singleton(PsycopgDataVersion, database_gateway)
+    function_volatility = providers.Singleton(PsycopgFunctionVolatility, database_gateway)
     cached_sales_query_executor = providers.Singleton(
         lambda executor, cache, directory, versions, volatility, settings:
         CachingSalesQueryExecutor(
@@ -172,27 +191,15 @@ class Container(containers.DeclarativeContainer):
         cached_sales_query_executor,
         settings,
     )
-    schema_catalog = providers.Singleton(PsycopgSchemaCatalog, rls_database)
+    schema_catalog = providers.Singleton(PsycopgSchemaCatalog, database_gateway)
     schema_service = providers.Singleton(SchemaService, schema_catalog)
     # batched: one audit transaction per half second under load, not one per call
-    audit_log = providers.Singleton(PsycopgAuditLog, rls_database, flush_delay_s=0.5)
+    audit_log = providers.Singleton(PsycopgAuditLog, database_gateway, flush_delay_s=0.5)
 
     # sales analytics: aggregates in SQL over the daily rollups, as the caller (RLS)
-    sales_repository = providers.Singleton(
-        lambda database, settings: PsycopgSalesRepository(
-            database, timeout_s=settings.query_timeout_s
-        ),
-        rls_database,
-        settings,
-    )
-    inventory_repository = providers.Singleton(
-        lambda database, settings: PsycopgInventoryRepository(
-            database, timeout_s=settings.query_timeout_s
-        ),
-        rls_database,
-        settings,
-    )
-    store_catalog = providers.Singleton(PsycopgStoreCatalog, rls_database)
+    sales_repository = providers.Singleton(PsycopgSalesRepository, database_gateway)
+    inventory_repository = providers.Singleton(PsycopgInventoryRepository, database_gateway)
+    store_catalog = providers.Singleton(PsycopgStoreCatalog, database_gateway)
     sales_analytics_service = providers.Singleton(
         SalesAnalyticsService,
         access_directory,
@@ -211,11 +218,7 @@ class Container(containers.DeclarativeContainer):
         MeteredEmbeddingProvider, embedding_backend, metrics, embedding_provider_name
     )
     product_search_repository = providers.Singleton(
-        lambda database, settings: PsycopgProductSearchRepository(
-            database, timeout_s=settings.query_timeout_s
-        ),
-        rls_database,
-        settings,
+        PsycopgProductSearchRepository, database_gateway
     )
     product_search_service = providers.Singleton(
         product_search_service_for,
@@ -231,8 +234,9 @@ def in_memory_container(settings: Settings) -> Container:
     container.database_server.override(providers.Object(None))
     container.database_endpoints.override(providers.Object(None))
     container.query_pool.override(providers.Object(None))
+    container.audit_pool.override(providers.Object(None))
     container.context_signer.override(providers.Object(None))
-    container.rls_database.override(providers.Object(None))
+    container.database_gateway.override(providers.Object(None))
     container.access_directory.override(
         providers.Singleton(InMemoryAccessDirectory.from_demo_data)
     )

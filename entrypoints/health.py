@@ -1,6 +1,7 @@
 """Health of the three things a call depends on, reported separately: the database
-(`SELECT 1` through the serving pool), the embedding provider (one short query embedding,
-remembered for a minute so frequent probes do not call a paid API each time) and the cache.
+(`SELECT 1` through the serving pool; "failed" at once while it refuses connections), the
+embedding provider (one short query embedding, remembered for a minute so frequent probes
+do not call a paid API each time) and the cache.
 
 Only the database decides readiness: without it nothing works. A failed embedding provider
 only stops semantic search, and a cache on its fallback still answers, so both make the status
@@ -62,13 +63,15 @@ class HealthChecker:
                       cache=await self.cache())
 
     async def database(self) -> str:
-        pool = self._container.query_pool()
-        if pool is None:
+        gateway = self._container.database_gateway()
+        if gateway is None:
             return "in-memory"
+        down_since = gateway.reachability.down_since
+        if down_since is not None:  # known at once: no connection attempt to wait for
+            return f"failed (refusing connections for {time.monotonic() - down_since:.0f} s)"
         try:
             with anyio.fail_after(HEALTH_TIMEOUT_S):
-                async with pool.connection() as conn:
-                    await conn.execute("SELECT 1")
+                await gateway.ping()
         except Exception as e:
             log.warning("health check: database failed (%s)", type(e).__name__)
             return "failed"

@@ -46,7 +46,7 @@ async def _check_health(settings: Settings) -> Health:
     try:
         container.database_endpoints()
         pool = container.query_pool()
-        await pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_S)
+        await pool.open(wait=True, timeout=POOL_OPEN_TIMEOUT_S)  # the health check's only pool
     except Exception as e:
         return Health(database=f"failed ({type(e).__name__})", embeddings="not checked",
                       cache="not checked")

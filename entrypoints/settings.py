@@ -61,7 +61,13 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "text"
     log_file: Path | None = None
-    query_timeout_s: float = Field(30.0, gt=0, le=600)
+    query_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="statement timeout of the curated tools' queries")
+    model_sql_timeout_s: float = Field(
+        10.0, gt=0, le=600,
+        description="statement timeout of model-written SQL (execute_sales_query); at most"
+        " ZAVA_QUERY_TIMEOUT_S",
+    )
     max_rows: int = Field(1000, ge=1, le=100_000)
     pool_min: int = Field(2, ge=0, le=100)
     pool_max: int = Field(10, ge=1, le=200)
@@ -69,6 +75,16 @@ class Settings(BaseSettings):
     pool_timeout_s: float = Field(
         30.0, gt=0, le=600,
         description="longest wait for a free database connection before 'server busy, retry'",
+    )
+    user_max_in_flight: int | None = Field(
+        None, ge=1, le=200,
+        description="database queries one user may have running at once per worker; unset ="
+        " three quarters of ZAVA_POOL_MAX, so other users always keep a share",
+    )
+    user_queue_s: float = Field(
+        2.0, ge=0, le=60,
+        description="how long a call beyond its user's limit waits for one of that user's own"
+        " queries to finish before RATE_LIMITED",
     )
     slow_query_s: float = Field(1.0, gt=0)
     cache_ttl_s: float = Field(300.0, ge=0)
@@ -114,6 +130,30 @@ class Settings(BaseSettings):
         if "pool_min" in data and value < data["pool_min"]:
             raise ValueError(f"must be ≥ ZAVA_POOL_MIN ({data['pool_min']})")
         return value
+
+    @field_validator("model_sql_timeout_s")
+    @classmethod
+    def _model_sql_not_longer(cls, value: float, info: object) -> float:
+        data = getattr(info, "data", {})
+        if "query_timeout_s" in data and value > data["query_timeout_s"]:
+            raise ValueError(f"must be ≤ ZAVA_QUERY_TIMEOUT_S ({data['query_timeout_s']:g}):"
+                             " model-written SQL gets the shorter timeout")
+        return value
+
+    @field_validator("user_max_in_flight")
+    @classmethod
+    def _user_share_fits_the_pool(cls, value: int | None, info: object) -> int | None:
+        data = getattr(info, "data", {})
+        if value is not None and "pool_max" in data and value > data["pool_max"]:
+            raise ValueError(f"must be ≤ ZAVA_POOL_MAX ({data['pool_max']})")
+        return value
+
+    @property
+    def user_limit(self) -> int:
+        """Database queries one user may have in flight per worker."""
+        if self.user_max_in_flight is not None:
+            return self.user_max_in_flight
+        return max(1, self.pool_max * 3 // 4)
 
     @property
     def uses_embedded_database(self) -> bool:

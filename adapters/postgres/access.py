@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.gateway import DatabaseGateway
+from adapters.postgres.pool import AsyncConn
 from domain.errors import UnknownUserError
 from domain.model import AccessScope, Role, Store, StoreId, UserId
 from ports.access import AccessDirectory
@@ -23,13 +25,14 @@ FROM access.current_user_profile() AS p
 
 
 class PsycopgAccessDirectory(AccessDirectory):
-    def __init__(self, database: RlsDatabase) -> None:
-        self._database = database
+    def __init__(self, gateway: DatabaseGateway) -> None:
+        self._gateway = gateway
 
     async def scope_for(self, user_id: UserId) -> AccessScope:
-        async with self._database.session(user_id) as conn:
-            cur = await conn.execute(_SCOPE_SQL)
-            row = await cur.fetchone()
+        async def read(conn: AsyncConn) -> tuple[Any, ...] | None:
+            return await (await conn.execute(_SCOPE_SQL)).fetchone()
+
+        row = await self._gateway.read("access.scope_for", user_id, read)
         if row is None:
             raise UnknownUserError(
                 f"unknown user {user_id}; run `zava-mcp users` to list the users"

@@ -1,6 +1,6 @@
 """Sales, inventory and store repositories on PostgreSQL.
 
-Every query runs in the caller's own RLS transaction (`RlsDatabase.session(user_id)`): the
+Every query runs in the caller's own RLS transaction (through the DatabaseGateway): the
 query role, the signed request context, read-only, always rolled back, so row-level security
 limits the rows exactly as for a model's own SQL. Sales aggregate in SQL over the trigger-
 maintained daily rollups (sql/005_sales_rollups.sql): one index range scan of
@@ -9,18 +9,15 @@ maintained daily rollups (sql/005_sales_rollups.sql): one index range scan of
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 from psycopg import sql
-from psycopg_pool import PoolTimeout
 
-from adapters.postgres.errors import translate
-from adapters.postgres.pool import AsyncConn, RlsDatabase
+from adapters.postgres.gateway import DatabaseGateway
+from adapters.postgres.pool import AsyncConn
 from domain.analytics import (
     DailySales,
     Product,
@@ -83,24 +80,17 @@ ORDER BY s.name"""
 
 
 class _Repository:
-    def __init__(self, database: RlsDatabase, *, timeout_s: float = 30.0) -> None:
-        self._database = database
-        self._timeout_s = timeout_s
-
-    @asynccontextmanager
-    async def _session(self, user_id: UserId | None) -> AsyncIterator[AsyncConn]:
-        try:
-            async with self._database.session(user_id) as conn:
-                yield conn
-        except (psycopg.Error, PoolTimeout) as e:
-            raise translate(e, timeout_s=self._timeout_s) from e
+    def __init__(self, gateway: DatabaseGateway) -> None:
+        self._gateway = gateway
 
     async def _fetch(
-        self, user_id: UserId, query: sql.Composable | str, params: dict[str, Any]
+        self, operation: str, user_id: UserId | None, query: sql.Composable | str,
+        params: dict[str, Any] | None = None,
     ) -> list[tuple[Any, ...]]:
-        async with self._session(user_id) as conn:
-            cur = await conn.execute(query, params)
-            return await cur.fetchall()
+        async def read(conn: AsyncConn) -> list[tuple[Any, ...]]:
+            return await (await conn.execute(query, params)).fetchall()
+
+        return await self._gateway.read(operation, user_id, read)
 
 
 def _bounds(periods: Sequence[TimePeriod]) -> dict[str, date]:
@@ -127,7 +117,8 @@ class PsycopgSalesRepository(_Repository, SalesRepository):
         if not periods or not store_ids:
             return []
         query = sql.SQL("{} ORDER BY idx, store_id").format(_parts(_STORE_PART, periods))
-        rows = await self._fetch(user_id, query, {"stores": sorted(store_ids), **_bounds(periods)})
+        rows = await self._fetch("sales.store_sales", user_id, query,
+                                 {"stores": sorted(store_ids), **_bounds(periods)})
         return [
             StoreSales(periods[idx], StoreId(store_id), int(orders), int(units),
                        Decimal(revenue), Decimal(cost))
@@ -150,7 +141,7 @@ class PsycopgSalesRepository(_Repository, SalesRepository):
         products = sql.SQL("" if product_ids is None else " AND product_id = ANY (%(products)s)")
         query = _PRODUCT_SALES.format(parts=_parts(_PRODUCT_PART, periods, store=store,
                                                    group=group, products=products))
-        rows = await self._fetch(user_id, query, {
+        rows = await self._fetch("sales.product_sales", user_id, query, {
             "stores": sorted(store_ids), "products": sorted(product_ids or ()),
             **_bounds(periods)})
         return [
@@ -166,7 +157,7 @@ class PsycopgSalesRepository(_Repository, SalesRepository):
     ) -> list[DailySales]:
         if not store_ids:
             return []
-        rows = await self._fetch(user_id, _DAILY_SALES, {
+        rows = await self._fetch("sales.daily_sales", user_id, _DAILY_SALES, {
             "stores": sorted(store_ids), "lo": period.first_day, "hi": period.end.date(),
         })
         return [DailySales(day, int(orders), Decimal(revenue)) for day, orders, revenue in rows]
@@ -178,7 +169,7 @@ class PsycopgInventoryRepository(_Repository, InventoryRepository):
     ) -> list[StockLevel]:
         if not store_ids:
             return []
-        rows = await self._fetch(user_id, _LOW_STOCK, {
+        rows = await self._fetch("inventory.low_stock", user_id, _LOW_STOCK, {
             "stores": sorted(store_ids), "threshold": threshold})
         return [
             StockLevel(StoreId(store_id), Product(ProductId(product_id), sku, name, category),
@@ -190,9 +181,7 @@ class PsycopgInventoryRepository(_Repository, InventoryRepository):
 class PsycopgStoreCatalog(_Repository, StoreCatalog):
     async def all_stores(self) -> tuple[Store, ...]:
         # Reference data, the same for everyone: read without a user (no tenant rows).
-        async with self._session(None) as conn:
-            cur = await conn.execute(_STORES)
-            rows = await cur.fetchall()
+        rows = await self._fetch("stores.all_stores", None, _STORES)
         return tuple(
             Store(StoreId(sid), name, city, bool(online), region)
             for sid, name, city, online, region in rows

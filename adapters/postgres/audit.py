@@ -11,10 +11,8 @@ import asyncio
 import json
 import logging
 
-import psycopg
-from psycopg_pool import PoolTimeout
-
-from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.gateway import DatabaseGateway
+from domain.errors import ZavaError
 from domain.model import ToolCallRecord
 from ports.audit import AuditLog
 
@@ -24,13 +22,13 @@ log = logging.getLogger(__name__)
 class PsycopgAuditLog(AuditLog):
     def __init__(
         self,
-        database: RlsDatabase,
+        gateway: DatabaseGateway,
         *,
         flush_delay_s: float = 0.1,
         batch_size: int = 200,
         max_pending: int = 50_000,
     ) -> None:
-        self._database = database
+        self._gateway = gateway
         self._flush_delay_s = flush_delay_s
         self._batch_size = batch_size
         self._max_pending = max_pending
@@ -61,7 +59,7 @@ class PsycopgAuditLog(AuditLog):
                 batch = self._pending[: min(self._batch_size, remaining)]
                 try:
                     await self._write(batch)
-                except (psycopg.Error, PoolTimeout):
+                except ZavaError:
                     log.exception("audit write failed; %d records kept", len(self._pending))
                     return
                 del self._pending[: len(batch)]
@@ -75,8 +73,7 @@ class PsycopgAuditLog(AuditLog):
 
     async def _write(self, batch: list[ToolCallRecord]) -> None:
         payload = json.dumps([_as_json(r) for r in batch])
-        async with self._database.audit_session() as conn:
-            await conn.execute("SELECT audit.append_tool_calls(%s::jsonb)", (payload,))
+        await self._gateway.append_audit("SELECT audit.append_tool_calls(%s::jsonb)", (payload,))
 
 
 def _as_json(record: ToolCallRecord) -> dict[str, object]:

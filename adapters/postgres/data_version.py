@@ -9,8 +9,9 @@ reach the view within about a second of a commit; a statistics reset only costs 
 
 from __future__ import annotations
 
+from adapters.postgres.gateway import DatabaseGateway
 from adapters.postgres.migrations import latest_version
-from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.pool import AsyncConn
 from ports.cache import DataVersionSource
 
 _VERSION_SQL = """
@@ -20,12 +21,14 @@ FROM pg_stat_user_tables WHERE schemaname = 'retail'
 
 
 class PsycopgDataVersion(DataVersionSource):
-    def __init__(self, database: RlsDatabase) -> None:
-        self._database = database
+    def __init__(self, gateway: DatabaseGateway) -> None:
+        self._gateway = gateway
         self._schema = latest_version()
 
     async def current(self) -> str:
-        async with self._database.session(None) as conn:
-            cur = await conn.execute(_VERSION_SQL)
-            row = await cur.fetchone()
-        return f"s{self._schema}.r{row[0] if row else 0}"
+        async def read(conn: AsyncConn) -> object:
+            row = await (await conn.execute(_VERSION_SQL)).fetchone()
+            return row[0] if row else 0
+
+        changes = await self._gateway.read("data_version", None, read)
+        return f"s{self._schema}.r{changes}"

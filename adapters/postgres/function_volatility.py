@@ -10,7 +10,8 @@ in (pg_catalog, then search_path's retail and public, where pgvector and pg_trgm
 
 from __future__ import annotations
 
-from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.gateway import DatabaseGateway
+from adapters.postgres.pool import AsyncConn
 from domain.services.single_flight import SingleFlight
 from ports.cache import FunctionVolatility
 
@@ -26,8 +27,8 @@ class PsycopgFunctionVolatility(FunctionVolatility):
     """Reads pg_proc.provolatile once (the first time it is asked, at start) and remembers it:
     a function's volatility changes only with a new PostgreSQL or extension version."""
 
-    def __init__(self, database: RlsDatabase) -> None:
-        self._database = database
+    def __init__(self, gateway: DatabaseGateway) -> None:
+        self._gateway = gateway
         self._immutable: frozenset[str] | None = None
         self._loading: SingleFlight[None, frozenset[str]] = SingleFlight()
 
@@ -37,7 +38,8 @@ class PsycopgFunctionVolatility(FunctionVolatility):
         return self._immutable
 
     async def _load(self) -> frozenset[str]:
-        async with self._database.session(None) as conn:
-            cur = await conn.execute(IMMUTABLE_FUNCTIONS_SQL)
-            rows = await cur.fetchall()
-        return frozenset(str(name) for (name,) in rows)
+        async def read(conn: AsyncConn) -> frozenset[str]:
+            rows = await (await conn.execute(IMMUTABLE_FUNCTIONS_SQL)).fetchall()
+            return frozenset(str(name) for (name,) in rows)
+
+        return await self._gateway.read("function_volatility", None, read)

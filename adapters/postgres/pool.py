@@ -1,4 +1,5 @@
-"""The connection pool of the query role and the per-request RLS transaction."""
+"""The connection pool of the query role: its reset and check, reconnection while the
+database is down, and the retry of read-only work on a broken connection."""
 
 from __future__ import annotations
 
@@ -6,13 +7,11 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import AsyncConnection, AsyncCursor
-from psycopg.pq import TransactionStatus
+from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 from tenacity import (
@@ -24,8 +23,6 @@ from tenacity import (
 )
 
 from adapters.postgres.errors import is_connection_error
-from adapters.postgres.request_context import ContextSigner
-from domain.model import UserId
 
 AsyncConn = AsyncConnection[TupleRow]
 T = TypeVar("T")
@@ -74,7 +71,7 @@ async def _configure(conn: AsyncConn) -> None:
     await conn.set_autocommit(True)
 
 
-# Connections that RlsDatabase already rolled back and discarded as their request ended (one
+# Connections that DatabaseGateway already rolled back and discarded as their request ended (one
 # round trip for both), so the pool's reset on return has nothing left to do...
 _DISCARDED: weakref.WeakSet[AsyncConn] = weakref.WeakSet()
 # ...and when each connection last answered the server, for the check on checkout.
@@ -91,7 +88,7 @@ async def _reset(conn: AsyncConn) -> None:
     # PLANS + closing cursors: no plan made under this request's signed context survives it,
     # which the plan-time store scope (sql/009) relies on.
     if conn in _DISCARDED:
-        _DISCARDED.discard(conn)  # RlsDatabase.finish ran DISCARD ALL just now
+        _DISCARDED.discard(conn)  # DatabaseGateway.finish ran DISCARD ALL just now
         return
     await conn.execute("DISCARD ALL")
     _ANSWERED_AT[conn] = time.monotonic()
@@ -107,6 +104,76 @@ async def _check(conn: AsyncConn) -> None:
     _ANSWERED_AT[conn] = time.monotonic()
 
 
+class Reachability:
+    """Whether new connections to the database succeed, as the pool's own connection attempts
+    find out (see reconnecting_connection): down from the first refused attempt until the
+    next accepted one. The gateway fails calls fast while it is down; /health reads it."""
+
+    def __init__(self) -> None:
+        self.down_since: float | None = None
+        self.last_error = ""
+        self.closed = False  # the pool is closing: connection attempts stop
+        self._on_down: list[Callable[[], None]] = []
+
+    @property
+    def unreachable(self) -> bool:
+        return self.down_since is not None
+
+    def on_down(self, callback: Callable[[], None]) -> None:
+        self._on_down.append(callback)
+
+    def connect_failed(self, error: BaseException) -> None:
+        self.last_error = type(error).__name__
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            log.warning("the database refuses connections (%s); calls fail fast until it is"
+                        " back", _first_line(error))
+            for callback in self._on_down:
+                callback()
+
+    def connected(self) -> None:
+        if self.down_since is not None:
+            log.warning("the database accepts connections again after %.1f s",
+                        time.monotonic() - self.down_since)
+            self.down_since = None
+
+
+def _first_line(error: BaseException) -> str:
+    # psycopg's connection messages name the socket or host; the log may say it, a client not
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+# How often a connection attempt is repeated while the database refuses connections: the first
+# call after it is back waits at most this long (plus the connection's own set-up).
+RECONNECT_INTERVAL_S = 0.2
+
+
+def reconnecting_connection(reachability: Reachability, *, give_up_s: float = 300.0
+                            ) -> type[AsyncConn]:
+    """The pool's connection class: a refused connection attempt is repeated every
+    RECONNECT_INTERVAL_S instead of after the pool's own backoff (1 s, doubling: after an 8 s
+    outage its next attempt came up to 8 s after the database was back), and every attempt
+    tells `reachability` what it found."""
+
+    class ReconnectingConnection(AsyncConnection[TupleRow]):
+        @classmethod
+        async def connect(cls, conninfo: str = "", **kwargs: Any) -> Any:  # type: ignore[override]
+            give_up_at = time.monotonic() + give_up_s
+            while True:
+                try:
+                    conn = await super().connect(conninfo, **kwargs)
+                except psycopg.OperationalError as e:
+                    reachability.connect_failed(e)
+                    if reachability.closed or time.monotonic() > give_up_at:
+                        raise
+                    await asyncio.sleep(RECONNECT_INTERVAL_S)
+                    continue
+                reachability.connected()
+                return conn
+
+    return ReconnectingConnection  # type: ignore[return-value]
+
+
 def make_query_pool(
     url: str,
     *,
@@ -115,6 +182,8 @@ def make_query_pool(
     max_idle_s: float = 300.0,
     timeout_s: float = 30.0,
     work_mem: str = "16MB",
+    reachability: Reachability | None = None,
+    name: str = "zava-query",
 ) -> AsyncConnectionPool[AsyncConn]:
     """One pool per process for the least-privileged query role. Not opened here: the entrypoint
     opens it explicitly (`await pool.open(wait=True)`) so no I/O happens at wiring time."""
@@ -127,6 +196,7 @@ def make_query_pool(
     )
     return AsyncConnectionPool(
         url,
+        connection_class=reconnecting_connection(reachability or Reachability()),
         min_size=min_size,
         max_size=max_size,
         max_idle=max_idle_s,
@@ -138,174 +208,16 @@ def make_query_pool(
         # prepare_threshold=None: psycopg never turns a repeated statement into a server-side
         # prepared statement, whose cached plan would keep the store list folded in for the
         # first caller (sql/009).
-        kwargs={"application_name": "zava-mcp", "options": options, "prepare_threshold": None},
-        name="zava-query",
+        # connect_timeout: an address that does not answer at all (a failover in progress, a
+        # network partition) costs 2 s per attempt, not the kernel's TCP timeout.
+        kwargs={"application_name": "zava-mcp", "options": options, "prepare_threshold": None,
+                "connect_timeout": 2},
+        name=name,
     )
 
 
-# BEGIN and the signed context in one round trip, through psycopg's pipeline mode: the signed
-# value travels as a bind parameter, so it never appears in statement text (pg_stat_activity,
-# logs) where another session of the same role could read it.
-_SET_QUERY_CONTEXT = (
-    "SELECT set_config('zava.context', %s, true),"
-    " set_config('statement_timeout', %s, true),"
-    " set_config('lock_timeout', %s, true),"
-    " set_config('idle_in_transaction_session_timeout', %s, true)"
-)
-# The one cursor of a query session: its transaction always ends with ROLLBACK and CLOSE ALL,
-# so a fixed name never meets another, and plain text saves composing SQL on every request.
-RESULT_CURSOR = "zava_result"
-_DECLARE_RESULT = f"DECLARE {RESULT_CURSOR} NO SCROLL CURSOR FOR "
-
-
-def fetch_statement(rows: int) -> str:
-    return f"FETCH FORWARD {int(rows)} FROM {RESULT_CURSOR}"
-
-
-_SET_AUDIT_CONTEXT = "SELECT set_config('zava.context', %s, true)"
-_OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
-
-
-@asynccontextmanager
-async def pipelined(conn: AsyncConn) -> AsyncIterator[None]:
-    """`conn.pipeline()` that reports a failed statement once, as the block's error.
-
-    psycopg raises a statement's error from whichever call reads its result first: the
-    pipeline's exit, or (when the server answered quickly) a later execute inside the block.
-    In the second case the exit then fails too ("pipeline aborted") and psycopg logs
-    "error ignored terminating AsyncPipeline" as a warning, for what is only the user's bad SQL.
-    So an error inside the block is held until the pipeline has ended, and raised after it."""
-    failure: psycopg.Error | None = None
-    try:
-        async with conn.pipeline():
-            try:
-                yield
-            except psycopg.Error as error:
-                failure = error
-    except psycopg.errors.PipelineAborted:
-        if failure is None:
-            raise
-    if failure is not None:
-        raise failure
-
-
-class RlsDatabase:
-    """Runs each request in its own transaction under the caller's signed identity.
-
-    The context is set with set_config(..., is_local => true), so it ends with the transaction
-    and a pooled connection never carries it to the next request; the statement, lock and
-    idle-in-transaction timeouts are set the same way, in the same round trip as BEGIN. The
-    transaction is read-only and always rolled back.
-    """
-
-    def __init__(
-        self,
-        pool: AsyncConnectionPool[AsyncConn],
-        signer: ContextSigner,
-        *,
-        statement_timeout_s: float = 30.0,
-        lock_timeout_s: float = 5.0,
-    ) -> None:
-        self._pool = pool
-        self._signer = signer
-        self._statement_timeout_ms = str(int(statement_timeout_s * 1000))
-        self._lock_timeout_ms = str(int(lock_timeout_s * 1000))
-        self._idle_timeout_ms = str(int(statement_timeout_s * 1000) + 5000)
-        self._returning: set[asyncio.Task[None]] = set()
-
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[AsyncConn]:
-        """A pooled connection that goes back to the pool through `finish`, in the background:
-        the request's answer does not wait for the round trip that ends its transaction, and
-        the connection is handed out again only once that round trip is over."""
-        conn = await self._pool.getconn()
-        try:
-            yield conn
-        finally:
-            task = asyncio.get_running_loop().create_task(self._finish_and_return(conn))
-            self._returning.add(task)
-            task.add_done_callback(self._returning.discard)
-
-    async def _finish_and_return(self, conn: AsyncConn) -> None:
-        try:
-            await self.finish(conn)
-        finally:
-            try:
-                await self._pool.putconn(conn)
-            except Exception:  # nobody awaits this task: say it here, not at garbage collection
-                log.warning("could not return a connection to the pool", exc_info=True)
-
-    async def drain(self) -> None:
-        """Wait until every connection a finished request used is back in the pool (before
-        the pool closes)."""
-        while self._returning:
-            await asyncio.gather(*self._returning, return_exceptions=True)
-
-    @asynccontextmanager
-    async def session(self, user_id: UserId | None) -> AsyncIterator[AsyncConn]:
-        async with self._connection() as conn:
-            async with pipelined(conn):
-                await self._begin(conn.cursor(), user_id)
-            yield conn
-
-    @asynccontextmanager
-    async def cursor_session(
-        self, user_id: UserId | None, query: str, first_fetch: int
-    ) -> AsyncIterator[tuple[AsyncConn, AsyncCursor[Any]]]:
-        """A session whose first statement is a server-side cursor (RESULT_CURSOR) over
-        `query` (one statement, already validated): BEGIN, the signed context, DECLARE and the
-        first FETCH go to the server in one round trip (pipeline mode, hence the extended
-        protocol, which refuses a second statement). Yields the connection, for further
-        FETCHes, and the cursor holding the first FETCH's result."""
-        async with self._connection() as conn:
-            cursor = conn.cursor()  # one client cursor for the pipeline: the last result counts
-            async with pipelined(conn):
-                await self._begin(cursor, user_id)
-                await cursor.execute(_DECLARE_RESULT + query)  # type: ignore[arg-type,unused-ignore]
-                await cursor.execute(fetch_statement(first_fetch))  # type: ignore[arg-type,unused-ignore]
-            yield conn, cursor
-
-    async def _begin(self, cursor: AsyncCursor[Any], user_id: UserId | None) -> None:
-        context = self._signer.sign(
-            "query", "" if user_id is None else str(user_id), cursor.connection.info.backend_pid
-        )
-        await cursor.execute("BEGIN READ ONLY")
-        await cursor.execute(_SET_QUERY_CONTEXT, (
-            context, self._statement_timeout_ms, self._lock_timeout_ms, self._idle_timeout_ms,
-        ))
-
-    @asynccontextmanager
-    async def audit_session(self) -> AsyncIterator[AsyncConn]:
-        """A short read-write transaction for the audit writer, committed when the block ends
-        without an error."""
-        async with self._connection() as conn:
-            context = self._signer.sign("audit", "0", conn.info.backend_pid)
-            async with pipelined(conn):
-                await conn.execute("BEGIN READ WRITE")
-                await conn.execute(_SET_AUDIT_CONTEXT, (context,))
-            yield conn
-            await conn.execute("COMMIT")
-
-    # What ends every request as its connection goes back to the pool, in one round trip with
-    # the ROLLBACK (simple query protocol: no parameters, so the statements travel together):
-    # DISCARD ALL as PostgreSQL documents it, step by step, because DISCARD ALL itself may not
-    # run in the implicit transaction of a multi-statement query. The pool's reset is then
-    # skipped (see _reset).
-    DISCARD_SESSION_STATE = (
-        "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *;"
-        " SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES"
-    )
-
-    async def finish(self, conn: AsyncConn) -> None:
-        """The request is over: roll back whatever is open and discard the session state.
-        A broken connection is left to the pool, which discards it."""
-        status = conn.info.transaction_status
-        if conn.closed or status not in (*_OPEN, TransactionStatus.IDLE):
-            return
-        rollback = "ROLLBACK; " if status in _OPEN else ""
-        try:
-            await conn.execute(rollback + self.DISCARD_SESSION_STATE)
-        except psycopg.Error:
-            return  # the pool's reset tries DISCARD ALL, or discards the connection
-        _DISCARDED.add(conn)
-        _ANSWERED_AT[conn] = time.monotonic()
+def mark_finished(conn: AsyncConn) -> None:
+    """The request on `conn` ended with its session state discarded (DatabaseGateway.finish):
+    the pool's reset and its next check on checkout have nothing left to do."""
+    _DISCARDED.add(conn)
+    _ANSWERED_AT[conn] = time.monotonic()

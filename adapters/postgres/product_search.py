@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import psycopg
 from psycopg import sql
-from psycopg_pool import PoolTimeout
 
-from adapters.postgres.errors import translate
-from adapters.postgres.pool import AsyncConn, RlsDatabase
+from adapters.postgres.gateway import DatabaseGateway
+from adapters.postgres.pool import AsyncConn
 from adapters.postgres.vector_index import (
     HNSW_EF_SEARCH,
     IVFFLAT_FILTERED_PROBES,
@@ -142,11 +140,10 @@ def text_query(filters: SearchFilters) -> sql.Composed:
 
 
 class PsycopgProductSearchRepository(ProductSearchRepository):
-    def __init__(self, database: RlsDatabase, *, timeout_s: float,
+    def __init__(self, gateway: DatabaseGateway, *,
                  probes: int = IVFFLAT_PROBES, filtered_probes: int = IVFFLAT_FILTERED_PROBES,
                  ef_search: int = HNSW_EF_SEARCH) -> None:
-        self._database = database
-        self._timeout_s = timeout_s
+        self._gateway = gateway
         self._probes = probes
         self._filtered_probes = filtered_probes
         self._ef_search = ef_search
@@ -160,42 +157,41 @@ class PsycopgProductSearchRepository(ProductSearchRepository):
             "embedding": vector_literal(query.embedding),
             "text": query.text,
         }
-        try:
-            async with self._database.session(user_id) as conn:
-                cur = await conn.execute(_PREPARE_SQL, params)
-                row = await cur.fetchone()
-                known, has_vectors = (bool(row[0]), bool(row[1])) if row else (False, False)
-                if not known:
-                    raise UnknownUserError(
-                        f"unknown user {user_id}; run `zava-mcp users` to list the users"
-                    )
-                if not has_vectors:
-                    return Candidates((), (), model_has_vectors=False)
-                by_vector = await _fetch(conn, vector_query(query.filters),
-                                         {**params, "limit": query.vector_limit},
-                                         query.vector_limit)
-                by_text = await _fetch(conn, text_query(query.filters),
-                                       {**params, "limit": query.text_limit}, query.text_limit)
-        except (psycopg.Error, PoolTimeout) as e:
-            raise translate(e, timeout_s=self._timeout_s) from e
-        return Candidates(by_vector, by_text, model_has_vectors=True)
+
+        async def search(conn: AsyncConn) -> Candidates:
+            row = await (await conn.execute(_PREPARE_SQL, params)).fetchone()
+            known, has_vectors = (bool(row[0]), bool(row[1])) if row else (False, False)
+            if not known:
+                raise UnknownUserError(
+                    f"unknown user {user_id}; run `zava-mcp users` to list the users"
+                )
+            if not has_vectors:
+                return Candidates((), (), model_has_vectors=False)
+            by_vector = await _fetch(conn, vector_query(query.filters),
+                                     {**params, "limit": query.vector_limit}, query.vector_limit)
+            by_text = await _fetch(conn, text_query(query.filters),
+                                   {**params, "limit": query.text_limit}, query.text_limit)
+            return Candidates(by_vector, by_text, model_has_vectors=True)
+
+        return await self._gateway.read("product_search.candidates", user_id, search)
 
     async def categories(self) -> tuple[str, ...]:
-        rows = await self._read("SELECT name FROM retail.categories ORDER BY name")
+        rows = await self._read("product_search.categories",
+                                "SELECT name FROM retail.categories ORDER BY name")
         return tuple(str(r[0]) for r in rows)
 
     async def stored_models(self) -> Mapping[str, int]:
         rows = await self._read(
+            "product_search.stored_models",
             "SELECT model_id, count(*) FROM retail.product_description_embeddings GROUP BY 1"
         )
         return {str(r[0]): int(str(r[1])) for r in rows}
 
-    async def _read(self, query: str) -> list[tuple[object, ...]]:
-        try:
-            async with self._database.session(None) as conn:
-                return await (await conn.execute(query)).fetchall()
-        except (psycopg.Error, PoolTimeout) as e:
-            raise translate(e, timeout_s=self._timeout_s) from e
+    async def _read(self, operation: str, query: str) -> list[tuple[object, ...]]:
+        async def read(conn: AsyncConn) -> list[tuple[object, ...]]:
+            return await (await conn.execute(query)).fetchall()
+
+        return await self._gateway.read(operation, None, read)
 
 
 async def _fetch(

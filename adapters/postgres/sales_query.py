@@ -9,19 +9,11 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 from psycopg import AsyncCursor
-from psycopg_pool import PoolTimeout
 
-from adapters.postgres.errors import translate
-from adapters.postgres.pool import (
-    AsyncConn,
-    RlsDatabase,
-    fetch_statement,
-    retry_on_broken_connection,
-)
+from adapters.postgres.gateway import DatabaseGateway, fetch_statement
+from adapters.postgres.pool import AsyncConn
 from domain.model import QueryResult, UserId
-from ports.metrics import QueryObserver
 from ports.sales_query import SalesQueryExecutor
 from ports.sql_guard import GuardedQuery
 
@@ -42,52 +34,29 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
 
     OPERATION = "execute_sales_query"
 
-    def __init__(
-        self,
-        database: RlsDatabase,
-        *,
-        timeout_s: float,
-        max_result_bytes: int = 1_000_000,
-        observer: QueryObserver | None = None,
-    ) -> None:
-        self._database = database
-        self._timeout_s = timeout_s
+    def __init__(self, gateway: DatabaseGateway, *, max_result_bytes: int = 1_000_000) -> None:
+        self._gateway = gateway
         self._max_result_bytes = max_result_bytes
-        self._observer = observer
 
     async def run(self, user_id: UserId, query: GuardedQuery, max_rows: int) -> QueryResult:
         started = time.perf_counter()
-        ok = False
-        try:
-            columns, rows, truncated = await retry_on_broken_connection(
-                lambda: self._run_once(user_id, query, max_rows)
-            )
-            ok = True
-        except (psycopg.Error, PoolTimeout) as e:
-            raise translate(e, timeout_s=self._timeout_s) from e
-        finally:
-            elapsed_s = time.perf_counter() - started
-            if self._observer is not None:
-                self._observer.query_finished(self.OPERATION, elapsed_s, user_id=user_id,
-                                              fingerprint=query.fingerprint, ok=ok)
+        first_fetch = min(FETCH_BATCH, max_rows + 1)
+
+        async def read(conn: AsyncConn, first: AsyncCursor[Any]
+                       ) -> tuple[tuple[str, ...], tuple[tuple[object, ...], ...], bool]:
+            columns = tuple(d.name for d in first.description or ())
+            rows, truncated = await self._collect(conn, first, first_fetch, max_rows)
+            return columns, rows, truncated
+
+        columns, rows, truncated = await self._gateway.query(
+            self.OPERATION, user_id, query.sql, first_fetch, read, fingerprint=query.fingerprint)
         return QueryResult(
             columns=columns,
             rows=rows,
             truncated=truncated,
-            elapsed_ms=round(elapsed_s * 1000, 3),
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
             fingerprint=query.fingerprint,
         )
-
-    async def _run_once(
-        self, user_id: UserId, query: GuardedQuery, max_rows: int
-    ) -> tuple[tuple[str, ...], tuple[tuple[object, ...], ...], bool]:
-        first_fetch = min(FETCH_BATCH, max_rows + 1)
-        async with self._database.cursor_session(user_id, query.sql, first_fetch) as (
-            conn, first
-        ):
-            columns = tuple(d.name for d in first.description or ())
-            rows, truncated = await self._collect(conn, first, first_fetch, max_rows)
-        return columns, rows, truncated
 
     async def _collect(
         self, conn: AsyncConn, batch_cursor: AsyncCursor[Any], asked: int, max_rows: int,

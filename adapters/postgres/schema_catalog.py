@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.gateway import DatabaseGateway
+from adapters.postgres.pool import AsyncConn
 from domain.model import ColumnSchema, ForeignKey, TableSchema, UserId
 from ports.schema_catalog import SchemaCatalog
 
@@ -54,15 +55,16 @@ EXPOSED_TABLES = frozenset({
 
 
 class PsycopgSchemaCatalog(SchemaCatalog):
-    def __init__(self, database: RlsDatabase, exposed: frozenset[str] = EXPOSED_TABLES) -> None:
-        self._database = database
+    def __init__(self, gateway: DatabaseGateway, exposed: frozenset[str] = EXPOSED_TABLES
+                 ) -> None:
+        self._gateway = gateway
         self._exposed = exposed
 
     def exposed_tables(self) -> frozenset[str]:
         return self._exposed
 
     async def describe(self, user_id: UserId, tables: Sequence[str]) -> list[TableSchema]:
-        async with self._database.session(user_id) as conn:
+        async def read(conn: AsyncConn) -> list[TableSchema]:
             columns = await (await conn.execute(_COLUMNS_SQL, (list(tables),))).fetchall()
             keys = await (await conn.execute(_KEYS_SQL)).fetchall()
             values: dict[tuple[str, str], tuple[str, ...]] = dict(_STATIC_VALUES)
@@ -70,7 +72,9 @@ class PsycopgSchemaCatalog(SchemaCatalog):
                 if table in tables:
                     rows = await (await conn.execute(query)).fetchall()
                     values[(table, column)] = tuple(str(r[0]) for r in rows)
-        return [_table_schema(t, columns, keys, values) for t in tables]
+            return [_table_schema(t, columns, keys, values) for t in tables]
+
+        return await self._gateway.read("schema.describe", user_id, read)
 
 
 def _table_schema(

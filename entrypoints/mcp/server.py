@@ -53,9 +53,9 @@ def build_server(
 ) -> MCPServer:
     @asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[Container]:
-        pool = container.query_pool()
-        if pool is not None:
-            await pool.open(wait=True, timeout=30)
+        gateway = container.database_gateway()
+        if gateway is not None:
+            await gateway.open(timeout_s=30)
         container.metrics().start()
         embeddings = EmbeddingLifetime(container.embedding_provider())
         try:
@@ -64,9 +64,8 @@ def build_server(
             await embeddings.close()
             await container.audit_log().flush()
             await container.cache_store().close()
-            if pool is not None:
-                await container.rls_database().drain()
-                await pool.close()
+            if gateway is not None:
+                await gateway.close()
             await container.metrics().close()
 
     runner = ToolCallRunner(container.audit_log(), container.metrics())

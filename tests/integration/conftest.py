@@ -5,7 +5,8 @@ from collections.abc import AsyncIterator
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from adapters.postgres.pool import RlsDatabase, make_query_pool
+from adapters.postgres.gateway import DatabaseGateway
+from adapters.postgres.pool import make_query_pool
 from adapters.postgres.request_context import ContextSigner
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
 from ports.database_server import DatabaseEndpoints
@@ -20,10 +21,10 @@ async def query_pool(database: DatabaseEndpoints) -> AsyncIterator[AsyncConnecti
 
 
 @pytest.fixture
-def rls_database(query_pool: AsyncConnectionPool, signer: ContextSigner) -> RlsDatabase:
-    return RlsDatabase(query_pool, signer, statement_timeout_s=5)
+def rls_database(query_pool: AsyncConnectionPool, signer: ContextSigner) -> DatabaseGateway:
+    return DatabaseGateway(query_pool, signer, statement_timeout_s=5)
 
 
 @pytest.fixture
-def executor(rls_database: RlsDatabase) -> PsycopgSalesQueryExecutor:
-    return PsycopgSalesQueryExecutor(rls_database, timeout_s=5)
+def executor(rls_database: DatabaseGateway) -> PsycopgSalesQueryExecutor:
+    return PsycopgSalesQueryExecutor(rls_database)

@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 from adapters.demodata.reference import USERS
 from adapters.memory.access import InMemoryAccessDirectory
 from adapters.postgres.access import PsycopgAccessDirectory
-from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.gateway import DatabaseGateway
 from adapters.postgres.request_context import ContextSigner
 from domain.errors import UnknownUserError
 from domain.model import UserId
@@ -26,7 +26,7 @@ def directory(
 ) -> AccessDirectory:
     if request.param == "memory":
         return InMemoryAccessDirectory.from_demo_data()
-    return PsycopgAccessDirectory(RlsDatabase(query_pool, signer))
+    return PsycopgAccessDirectory(DatabaseGateway(query_pool, signer))
 
 
 @pytest.mark.parametrize("user", USERS, ids=lambda u: u.display_name)

@@ -25,7 +25,7 @@ from adapters.postgres.analytics import (
     PsycopgSalesRepository,
     PsycopgStoreCatalog,
 )
-from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.gateway import DatabaseGateway
 from domain.analytics import ProductId
 from domain.model import StoreId, UserId
 from domain.services.sales_analytics import SalesAnalyticsService
@@ -66,7 +66,7 @@ def memory(records: RetailRecords) -> Adapters:
 
 
 @pytest.fixture
-def postgres(rls_database: RlsDatabase) -> Adapters:
+def postgres(rls_database: DatabaseGateway) -> Adapters:
     return Adapters(PsycopgSalesRepository(rls_database),
                     PsycopgInventoryRepository(rls_database),
                     PsycopgStoreCatalog(rls_database))

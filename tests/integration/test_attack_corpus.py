@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from adapters.demodata.reference import USERS
-from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.gateway import DatabaseGateway
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
 from adapters.sqlguard.pglast_guard import PglastSqlGuard
 from domain.errors import ValidationError, ZavaError
@@ -124,8 +124,8 @@ async def run_corpus(
 
 
 @pytest.fixture
-def fast_database(query_pool, signer) -> RlsDatabase:
-    return RlsDatabase(query_pool, signer, statement_timeout_s=0.5)
+def fast_database(query_pool, signer) -> DatabaseGateway:
+    return DatabaseGateway(query_pool, signer, statement_timeout_s=0.5)
 
 
 async def test_corpus_is_large_enough() -> None:
@@ -135,11 +135,11 @@ async def test_corpus_is_large_enough() -> None:
 
 @pytest.mark.parametrize("guard", ["pglast", "off"])
 async def test_every_attack_is_stopped_and_nothing_changes(
-    guard: str, fast_database: RlsDatabase, database: DatabaseEndpoints,
+    guard: str, fast_database: DatabaseGateway, database: DatabaseEndpoints,
     foreign_data: dict[str, object], record_property,
 ) -> None:
     sql_guard = PglastSqlGuard() if guard == "pglast" else AcceptEverythingGuard()
-    executor = PsycopgSalesQueryExecutor(fast_database, timeout_s=0.5)
+    executor = PsycopgSalesQueryExecutor(fast_database)
     service = SalesQueryService(sql_guard, executor, max_rows_cap=50)
     before = database_state(database.admin_url)
     stopped_by = await run_corpus(service, foreign_data)
@@ -157,9 +157,9 @@ async def test_every_attack_is_stopped_and_nothing_changes(
 
 
 async def test_impersonation_through_set_config_sees_only_own_rows(
-    fast_database: RlsDatabase, foreign_data: dict[str, object]
+    fast_database: DatabaseGateway, foreign_data: dict[str, object]
 ) -> None:
-    executor = PsycopgSalesQueryExecutor(fast_database, timeout_s=0.5)
+    executor = PsycopgSalesQueryExecutor(fast_database)
     head_office = str(USERS[-1].user_id)
     for sql in (
         f"SELECT set_config('zava.context', '{head_office}', true), store_id FROM orders",

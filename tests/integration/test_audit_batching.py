@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from adapters.postgres.audit import PsycopgAuditLog
-from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.gateway import DatabaseGateway
 from domain.model import ToolCallRecord
 from ports.database_server import DatabaseEndpoints
 
@@ -26,7 +26,7 @@ def _count(admin_url: str, tool: str) -> int:
 
 
 async def test_recording_never_waits_and_full_batches_go_at_once(
-    rls_database: RlsDatabase, database: DatabaseEndpoints
+    rls_database: DatabaseGateway, database: DatabaseEndpoints
 ) -> None:
     tool = f"batch_probe_{time.monotonic_ns()}"
     audit = PsycopgAuditLog(rls_database, flush_delay_s=60, batch_size=50)
@@ -47,7 +47,7 @@ async def test_recording_never_waits_and_full_batches_go_at_once(
 
 
 async def test_steady_load_is_written_in_few_batches(
-    rls_database: RlsDatabase, database: DatabaseEndpoints
+    rls_database: DatabaseGateway, database: DatabaseEndpoints
 ) -> None:
     tool = f"steady_probe_{time.monotonic_ns()}"
     audit = PsycopgAuditLog(rls_database, flush_delay_s=0.2)

@@ -13,7 +13,7 @@ from adapters.demodata.reference import USERS
 from adapters.postgres.access import PsycopgAccessDirectory
 from adapters.postgres.data_version import PsycopgDataVersion
 from adapters.postgres.function_volatility import PsycopgFunctionVolatility
-from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.gateway import DatabaseGateway
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
 from adapters.sqlguard.pglast_guard import ALLOWED_FUNCTIONS, PglastSqlGuard
 from domain.model import QueryResult, UserId
@@ -36,7 +36,7 @@ class Counting:
         return await self.inner.run(user_id, query, max_rows)
 
 
-async def test_the_marks_come_from_pg_proc_once(rls_database: RlsDatabase) -> None:
+async def test_the_marks_come_from_pg_proc_once(rls_database: DatabaseGateway) -> None:
     volatility = PsycopgFunctionVolatility(rls_database)
     immutable = await volatility.immutable_functions()
     assert {"round", "lower", "count", "sum", "abs", "cosine_distance"} <= immutable
@@ -68,9 +68,9 @@ CACHED = [
 @pytest.mark.parametrize(("sql", "cached"),
                          [(sql, False) for sql in NOT_CACHED] + [(sql, True) for sql in CACHED])
 async def test_cached_only_when_immutable_and_free_of_time_literals(
-    rls_database: RlsDatabase, sql: str, cached: bool
+    rls_database: DatabaseGateway, sql: str, cached: bool
 ) -> None:
-    counting = Counting(PsycopgSalesQueryExecutor(rls_database, timeout_s=5))
+    counting = Counting(PsycopgSalesQueryExecutor(rls_database))
     caching = CachingSalesQueryExecutor(
         counting, MemoryCacheStore(), PsycopgAccessDirectory(rls_database),
         PsycopgDataVersion(rls_database), PsycopgFunctionVolatility(rls_database), ttl_s=60,

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.demodata.reference import USERS
-from adapters.postgres.pool import RlsDatabase, make_query_pool
+from adapters.postgres.gateway import DatabaseGateway
+from adapters.postgres.pool import make_query_pool
 from adapters.postgres.request_context import ContextSigner
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
 from adapters.sqlguard.pglast_guard import PglastSqlGuard
@@ -77,8 +78,7 @@ async def check_all(url: str, signer: ContextSigner, cases: list[tuple[object, s
     try:
         service = SalesQueryService(
             PglastSqlGuard(),
-            PsycopgSalesQueryExecutor(RlsDatabase(pool, signer, statement_timeout_s=30),
-                                      timeout_s=30),
+            PsycopgSalesQueryExecutor(DatabaseGateway(pool, signer, statement_timeout_s=30)),
             max_rows_cap=1000,
         )
         for user, sql in cases:

@@ -13,7 +13,8 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.demodata.reference import USERS, DemoUser
-from adapters.postgres.pool import RlsDatabase, make_query_pool
+from adapters.postgres.gateway import DatabaseGateway
+from adapters.postgres.pool import make_query_pool
 from adapters.postgres.request_context import ContextSigner
 from domain.model import UserId
 from ports.database_server import DatabaseEndpoints
@@ -37,7 +38,8 @@ async def one_connection(pool: AsyncConnectionPool) -> AsyncIterator[AsyncConnec
         await pool.close()
 
 
-async def stores_seen_in_turns(rls: RlsDatabase, rounds: int) -> list[tuple[DemoUser, set[str]]]:
+async def stores_seen_in_turns(rls: DatabaseGateway, rounds: int
+                               ) -> list[tuple[DemoUser, set[str]]]:
     """The same statement, text for text, as alternating users: what each one saw."""
     seen = []
     for _ in range(rounds):
@@ -52,7 +54,7 @@ async def test_the_plan_carries_the_callers_own_store_list(
     database: DatabaseEndpoints, signer: ContextSigner
 ) -> None:
     async with one_connection(make_query_pool(database.query_url, min_size=1, max_size=1)) as pool:
-        rls = RlsDatabase(pool, signer)
+        rls = DatabaseGateway(pool, signer)
         for user_id, expected in ((SEATTLE.user_id, own_stores(SEATTLE)), (None, set())):
             async with rls.session(None if user_id is None else UserId(user_id)) as conn:
                 cur = await conn.execute("EXPLAIN SELECT count(*) FROM retail.orders")
@@ -68,11 +70,11 @@ async def test_repeating_a_statement_never_reuses_another_users_plan(
     # psycopg's default turns a statement run 5 times into a server-side prepared statement
     # whose generic plan would keep the first caller's stores; the query pool never prepares.
     async with one_connection(make_query_pool(database.query_url, min_size=1, max_size=1)) as pool:
-        seen = await stores_seen_in_turns(RlsDatabase(pool, signer), rounds=4)
+        seen = await stores_seen_in_turns(DatabaseGateway(pool, signer), rounds=4)
     assert all(stores == own_stores(user) for user, stores in seen)
 
 
-async def execute_what_another_user_prepared(rls: RlsDatabase) -> set[str]:
+async def execute_what_another_user_prepared(rls: DatabaseGateway) -> set[str]:
     """Head office PREPAREs in one request; Seattle's next request on the same connection
     EXECUTEs it. What Seattle saw, if it could."""
     async with rls.session(UserId(HEAD_OFFICE.user_id)) as conn:
@@ -91,7 +93,7 @@ async def test_a_prepared_statement_does_not_outlive_its_request(
     # prepared on its connection is gone before the next request gets that connection.
     async with one_connection(make_query_pool(database.query_url, min_size=1, max_size=1)) as pool:
         with pytest.raises(psycopg.errors.InvalidSqlStatementName):
-            await execute_what_another_user_prepared(RlsDatabase(pool, signer))
+            await execute_what_another_user_prepared(DatabaseGateway(pool, signer))
 
 
 async def test_without_discard_all_the_prepared_plan_would_leak(
@@ -105,8 +107,8 @@ async def test_without_discard_all_the_prepared_plan_would_leak(
     async def reset_settings_only(conn: psycopg.AsyncConnection) -> None:
         await conn.execute("RESET ALL")
 
-    class SettingsOnlyDatabase(RlsDatabase):
-        # RlsDatabase discards the session state as each request ends; this one only resets
+    class SettingsOnlyDatabase(DatabaseGateway):
+        # DatabaseGateway discards the session state as each request ends; this one only resets
         # the settings, like the misconfigured pool
         DISCARD_SESSION_STATE = "RESET ALL"
 

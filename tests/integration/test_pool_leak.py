@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.demodata.reference import USERS
-from adapters.postgres.pool import RlsDatabase, make_query_pool
+from adapters.postgres.gateway import DatabaseGateway
+from adapters.postgres.pool import make_query_pool
 from adapters.postgres.request_context import ContextSigner
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
 from domain.errors import ZavaError
@@ -42,7 +43,7 @@ async def scenario(url: str, signer: ContextSigner, plan: list) -> None:
     pool = make_query_pool(url, min_size=1, max_size=1)
     await pool.open(wait=True)
     try:
-        executor = PsycopgSalesQueryExecutor(RlsDatabase(pool, signer), timeout_s=5)
+        executor = PsycopgSalesQueryExecutor(DatabaseGateway(pool, signer))
         for user, attempt in plan:
             leak_sql = LEAK_ATTEMPTS[attempt]
             if leak_sql is not None:

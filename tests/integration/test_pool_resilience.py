@@ -13,7 +13,8 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.demodata.reference import USERS
-from adapters.postgres.pool import AsyncConn, RlsDatabase, make_query_pool
+from adapters.postgres.gateway import DatabaseGateway
+from adapters.postgres.pool import AsyncConn, make_query_pool
 from adapters.postgres.request_context import ContextSigner
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
 from domain.errors import ServiceUnavailableError, ValidationError
@@ -27,7 +28,7 @@ SEATTLE = UserId(USERS[0].user_id)
 GUARD = AcceptEverythingGuard()
 
 
-class CountingDatabase(RlsDatabase):
+class CountingDatabase(DatabaseGateway):
     sessions = 0
 
     def __init__(self, pool: AsyncConnectionPool[AsyncConn], signer: ContextSigner,
@@ -36,15 +37,15 @@ class CountingDatabase(RlsDatabase):
         self.pool = pool
 
     @asynccontextmanager
-    async def session(self, user_id):  # type: ignore[no-untyped-def,override]
+    async def session(self, user_id, **options):  # type: ignore[no-untyped-def,override]
         self.sessions += 1
-        async with super().session(user_id) as conn:
+        async with super().session(user_id, **options) as conn:
             yield conn
 
     @asynccontextmanager
-    async def cursor_session(self, user_id, query, first_fetch):  # type: ignore[no-untyped-def,override]
+    async def cursor_session(self, user_id, query, first_fetch, **options):  # type: ignore[no-untyped-def,override]
         self.sessions += 1
-        async with super().cursor_session(user_id, query, first_fetch) as opened:
+        async with super().cursor_session(user_id, query, first_fetch, **options) as opened:
             yield opened
 
 
@@ -59,7 +60,7 @@ async def one_connection(database: DatabaseEndpoints, signer: ContextSigner
 
 async def test_a_broken_connection_is_retried(one_connection: CountingDatabase,
                                               database: DatabaseEndpoints) -> None:
-    executor = PsycopgSalesQueryExecutor(one_connection, timeout_s=5)
+    executor = PsycopgSalesQueryExecutor(one_connection)
 
     def terminate_the_running_query() -> None:
         with psycopg.connect(database.admin_url, autocommit=True) as admin:
@@ -82,7 +83,7 @@ async def test_a_broken_connection_is_retried(one_connection: CountingDatabase,
 
 
 async def test_a_rejected_query_is_not_retried(one_connection: CountingDatabase) -> None:
-    executor = PsycopgSalesQueryExecutor(one_connection, timeout_s=5)
+    executor = PsycopgSalesQueryExecutor(one_connection)
     with pytest.raises(ValidationError):
         await executor.run(SEATTLE, GUARD.check("SELECT no_such_column FROM orders"), 10)
     assert one_connection.sessions == 1
@@ -91,7 +92,7 @@ async def test_a_rejected_query_is_not_retried(one_connection: CountingDatabase)
 async def test_an_exhausted_pool_says_busy_within_the_bounded_wait(
     one_connection: CountingDatabase,
 ) -> None:
-    executor = PsycopgSalesQueryExecutor(one_connection, timeout_s=5)
+    executor = PsycopgSalesQueryExecutor(one_connection)
     release = asyncio.Event()
 
     async def hold_the_only_connection() -> None:
@@ -128,7 +129,7 @@ async def test_a_connection_killed_while_idle_is_replaced_on_checkout(
 ) -> None:
     """The check on checkout: a connection that has not answered for over a second is checked
     before a request gets it; a dead one is replaced, and the request never sees it."""
-    executor = PsycopgSalesQueryExecutor(one_connection, timeout_s=5)
+    executor = PsycopgSalesQueryExecutor(one_connection)
     await executor.run(SEATTLE, GUARD.check("SELECT 1"), 10)
     await terminate_the_pooled_connection(one_connection, database)
     await asyncio.sleep(1.2)
@@ -144,7 +145,7 @@ async def test_a_connection_killed_right_after_its_request_costs_one_retry(
     """A connection that answered within the last second is handed out unchecked (a round
     trip saved on every busy request); if it died in that second, the request meets a
     connection error and is retried on a fresh connection."""
-    executor = PsycopgSalesQueryExecutor(one_connection, timeout_s=5)
+    executor = PsycopgSalesQueryExecutor(one_connection)
     await executor.run(SEATTLE, GUARD.check("SELECT 1"), 10)
     await terminate_the_pooled_connection(one_connection, database)
     assert (await executor.run(SEATTLE, GUARD.check("SELECT 1"), 10)).rows == ((1,),)
@@ -155,7 +156,7 @@ async def test_a_connection_killed_right_after_its_request_costs_one_retry(
 async def test_the_pool_resets_a_connection_returned_without_finishing(
     database: DatabaseEndpoints,
 ) -> None:
-    """RlsDatabase discards the session state as each request ends; a connection taken from
+    """DatabaseGateway discards the session state as each request ends; a connection taken from
     the pool directly is reset by the pool's own DISCARD ALL on return."""
     pool = make_query_pool(database.query_url, min_size=1, max_size=1)
     await pool.open(wait=True)

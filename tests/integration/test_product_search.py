@@ -20,7 +20,8 @@ from adapters.demodata.reference import SEATTLE, USERS
 from adapters.embeddings.local import LocalEmbeddingProvider
 from adapters.memory.embeddings import HashingEmbeddingProvider
 from adapters.postgres.embedding_store import PsycopgProductEmbeddingStore
-from adapters.postgres.pool import AsyncConn, RlsDatabase
+from adapters.postgres.gateway import DatabaseGateway
+from adapters.postgres.pool import AsyncConn
 from adapters.postgres.product_search import (
     PsycopgProductSearchRepository,
     vector_literal,
@@ -45,8 +46,8 @@ EVAL_SET = Path(__file__).resolve().parents[1] / "data" / "search_eval.json"
 
 
 @pytest.fixture
-def repository(rls_database: RlsDatabase) -> PsycopgProductSearchRepository:
-    return PsycopgProductSearchRepository(rls_database, timeout_s=5)
+def repository(rls_database: DatabaseGateway) -> PsycopgProductSearchRepository:
+    return PsycopgProductSearchRepository(rls_database)
 
 
 @pytest.fixture
@@ -155,14 +156,15 @@ async def test_stock_and_in_stock_only_follow_the_callers_stores(
     assert sku in {p.sku for p in in_stock_anywhere.products}
 
 
-class ProbeRecordingDatabase(RlsDatabase):
+class ProbeRecordingDatabase(DatabaseGateway):
     """The real RLS session, noting the ivfflat.probes each search's transaction ran with."""
 
     probes: list[str]
 
     @asynccontextmanager
-    async def session(self, user_id: UserId | None) -> AsyncIterator[AsyncConn]:
-        async with super().session(user_id) as conn:
+    async def session(self, user_id: UserId | None, **options: float | None
+                      ) -> AsyncIterator[AsyncConn]:
+        async with super().session(user_id, **options) as conn:
             yield conn
             row = await (await conn.execute("SELECT current_setting('ivfflat.probes')")).fetchone()
             self.probes.append(str(row[0]) if row else "")
@@ -175,7 +177,7 @@ async def test_filtered_searches_probe_more_lists(
     database = ProbeRecordingDatabase(query_pool, signer, statement_timeout_s=5)
     database.probes = []
     service = ProductSearchService(
-        local_embeddings, PsycopgProductSearchRepository(database, timeout_s=5))
+        local_embeddings, PsycopgProductSearchRepository(database))
     await service.search(SEATTLE_MANAGER, "garden hose", mode=SearchMode.VECTOR)
     await service.search(SEATTLE_MANAGER, "garden hose", mode=SearchMode.VECTOR,
                          in_stock_only=True)

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from adapters.demodata.reference import USERS
-from adapters.postgres.pool import RlsDatabase, pipelined
+from adapters.postgres.gateway import DatabaseGateway, pipelined
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
 from domain.errors import AuthorizationError, QueryTimeoutError, ValidationError
 from domain.model import UserId
@@ -36,15 +36,15 @@ async def test_row_cap_sets_truncated(executor: PsycopgSalesQueryExecutor) -> No
 
 
 async def test_result_size_cap(rls_database) -> None:
-    small = PsycopgSalesQueryExecutor(rls_database, timeout_s=5, max_result_bytes=2_000)
+    small = PsycopgSalesQueryExecutor(rls_database, max_result_bytes=2_000)
     result = await run(small, "SELECT description FROM products", max_rows=1000)
     assert result.truncated
     assert 0 < result.row_count < 50
 
 
 async def test_statement_timeout(query_pool, signer) -> None:
-    short = RlsDatabase(query_pool, signer, statement_timeout_s=0.2)
-    quick = PsycopgSalesQueryExecutor(short, timeout_s=0.2)
+    short = DatabaseGateway(query_pool, signer, statement_timeout_s=0.2)
+    quick = PsycopgSalesQueryExecutor(short)
     with pytest.raises(QueryTimeoutError, match=r"0\.2 s limit"):
         await run(quick, "SELECT pg_sleep(5)")
 
@@ -129,7 +129,7 @@ async def test_a_users_bad_sql_logs_no_driver_warning(
     """A user's SQL error is the user's answer, not a warning in the operator's log (psycopg
     logged "error ignored terminating AsyncPipeline" when the error left the pipeline block)."""
     short = PsycopgSalesQueryExecutor(
-        RlsDatabase(query_pool, signer, statement_timeout_s=0.3), timeout_s=0.3)
+        DatabaseGateway(query_pool, signer, statement_timeout_s=0.3))
     with caplog.at_level("WARNING"), pytest.raises((ValidationError, QueryTimeoutError)):
         await run(short, sql)
     assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []

@@ -1,0 +1,396 @@
+"""The one way to the database: every operation of every PostgreSQL adapter goes through here.
+
+An adapter hands the gateway a unit of work (`read`, `query`, `append_audit`) and gets back
+its result or a domain error; it never sees psycopg's errors, the pool or a retry. For each
+unit the gateway:
+
+- admits it under the caller's share (`UserConcurrencyLimit`: RATE_LIMITED beyond it);
+- takes a pooled connection, waiting at most the pool timeout (busy: SERVICE_UNAVAILABLE), and
+  while the database refuses connections at most `outage_wait_s` (SERVICE_UNAVAILABLE: the
+  database is unreachable), instead of the pool timeout;
+- runs it in the caller's own transaction: BEGIN READ ONLY and the signed context in one round
+  trip, with the statement timeout of its kind (curated tools, or the shorter one for
+  model-written SQL), always rolled back;
+- runs read-only work once more on a fresh connection when its connection broke;
+- translates every error (adapters/postgres/errors.py) and reports the operation, its duration
+  and outcome to the query monitor, so `zava://performance` covers every operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import AsyncCursor
+from psycopg.pq import TransactionStatus
+from psycopg_pool import AsyncConnectionPool
+
+from adapters.postgres.errors import UNREACHABLE, translate
+from adapters.postgres.pool import (
+    AsyncConn,
+    Reachability,
+    mark_finished,
+    retry_on_broken_connection,
+)
+from adapters.postgres.request_context import ContextSigner
+from adapters.postgres.user_limit import UserConcurrencyLimit
+from domain.errors import ServiceUnavailableError
+from domain.model import UserId
+from ports.metrics import QueryObserver
+
+T = TypeVar("T")
+log = logging.getLogger("zava.db")
+
+# BEGIN and the signed context in one round trip, through psycopg's pipeline mode: the signed
+# value travels as a bind parameter, so it never appears in statement text (pg_stat_activity,
+# logs) where another session of the same role could read it.
+_SET_QUERY_CONTEXT = (
+    "SELECT set_config('zava.context', %s, true),"
+    " set_config('statement_timeout', %s, true),"
+    " set_config('lock_timeout', %s, true),"
+    " set_config('idle_in_transaction_session_timeout', %s, true)"
+)
+# The one cursor of a query session: its transaction always ends with ROLLBACK and CLOSE ALL,
+# so a fixed name never meets another, and plain text saves composing SQL on every request.
+RESULT_CURSOR = "zava_result"
+_DECLARE_RESULT = f"DECLARE {RESULT_CURSOR} NO SCROLL CURSOR FOR "
+
+
+def fetch_statement(rows: int) -> str:
+    return f"FETCH FORWARD {int(rows)} FROM {RESULT_CURSOR}"
+
+
+_SET_AUDIT_CONTEXT = "SELECT set_config('zava.context', %s, true)"
+_OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+
+@asynccontextmanager
+async def pipelined(conn: AsyncConn) -> AsyncIterator[None]:
+    """`conn.pipeline()` that reports a failed statement once, as the block's error.
+
+    psycopg raises a statement's error from whichever call reads its result first: the
+    pipeline's exit, or (when the server answered quickly) a later execute inside the block.
+    In the second case the exit then fails too ("pipeline aborted") and psycopg logs
+    "error ignored terminating AsyncPipeline" as a warning, for what is only the user's bad SQL.
+    So an error inside the block is held until the pipeline has ended, and raised after it."""
+    failure: psycopg.Error | None = None
+    try:
+        async with conn.pipeline():
+            try:
+                yield
+            except psycopg.Error as error:
+                failure = error
+    except psycopg.errors.PipelineAborted:
+        if failure is None:
+            raise
+    if failure is not None:
+        raise failure
+
+
+# While the database refuses connections, how long a call waits for it to come back before
+# SERVICE_UNAVAILABLE: long enough to ride out a fast restart (~0.5 s), short enough that a
+# real outage answers within 2 s.
+OUTAGE_WAIT_S = 1.5
+
+
+class DatabaseGateway:
+    """Runs each unit of work in its own transaction under the caller's signed identity.
+
+    The context is set with set_config(..., is_local => true), so it ends with the transaction
+    and a pooled connection never carries it to the next request; the statement, lock and
+    idle-in-transaction timeouts are set the same way, in the same round trip as BEGIN. The
+    transaction is read-only and always rolled back (audit appends excepted: they commit).
+    """
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[AsyncConn],
+        signer: ContextSigner,
+        *,
+        statement_timeout_s: float = 30.0,
+        model_sql_timeout_s: float | None = None,
+        lock_timeout_s: float = 5.0,
+        observer: QueryObserver | None = None,
+        reachability: Reachability | None = None,
+        user_limit: UserConcurrencyLimit | None = None,
+        outage_wait_s: float = OUTAGE_WAIT_S,
+        audit_pool: AsyncConnectionPool[AsyncConn] | None = None,
+    ) -> None:
+        self._pool = pool
+        self._audit_pool = audit_pool or pool
+        self._signer = signer
+        self.statement_timeout_s = statement_timeout_s
+        self.model_sql_timeout_s = model_sql_timeout_s or statement_timeout_s
+        self._lock_timeout_ms = str(int(lock_timeout_s * 1000))
+        self._observer = observer
+        self.reachability = reachability or Reachability()
+        self.reachability.on_down(self._outage_began)
+        self._user_limit = user_limit
+        self._outage_wait_s = outage_wait_s
+        self._returning: set[asyncio.Task[None]] = set()
+        self._waiting: set[tuple[asyncio.Timeout, float]] = set()
+        self._draining: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ units of work
+
+    async def read(
+        self,
+        operation: str,
+        user_id: UserId | None,
+        work: Callable[[AsyncConn], Awaitable[T]],
+    ) -> T:
+        """`work(conn)` in the caller's read-only transaction under the curated tools'
+        statement timeout (`operation` names it in the query monitor)."""
+
+        async def attempt(outage_deadline: float) -> T:
+            async with self.session(user_id, outage_deadline=outage_deadline) as conn:
+                return await work(conn)
+
+        return await self._run(operation, user_id, operation, self.statement_timeout_s, attempt)
+
+    async def query(
+        self,
+        operation: str,
+        user_id: UserId,
+        sql: str,
+        first_fetch: int,
+        work: Callable[[AsyncConn, AsyncCursor[Any]], Awaitable[T]],
+        *,
+        fingerprint: str,
+    ) -> T:
+        """Model-written SQL (one statement, already validated) through a server-side cursor
+        under the shorter statement timeout: `work(conn, cursor)` gets the first FETCH's
+        result (see cursor_session)."""
+
+        async def attempt(outage_deadline: float) -> T:
+            async with self.cursor_session(user_id, sql, first_fetch,
+                                           outage_deadline=outage_deadline) as (conn, cursor):
+                return await work(conn, cursor)
+
+        return await self._run(operation, user_id, fingerprint, self.model_sql_timeout_s,
+                               attempt)
+
+    async def append_audit(self, sql: str, params: tuple[object, ...]) -> None:
+        """One committed write of the audit trail, on the audit writer's own connection (never
+        queued behind tenants), failing at once while the database is unreachable so the
+        writer can spool. Idempotent by the records' ids, so a broken connection is retried."""
+
+        async def attempt(outage_deadline: float) -> None:
+            async with self.audit_session(outage_deadline=outage_deadline) as conn:
+                await conn.execute(sql, params)  # type: ignore[arg-type,unused-ignore]
+
+        await self._run("audit.append_tool_calls", None, "audit.append_tool_calls",
+                        self.statement_timeout_s, attempt, outage_wait_s=0.0, limited=False)
+
+    async def ping(self) -> None:
+        """SELECT 1 on a pooled connection, at once SERVICE_UNAVAILABLE while the database
+        refuses connections (/health)."""
+
+        async def attempt(outage_deadline: float) -> None:
+            async with self._connection(self._pool, outage_deadline) as conn:
+                await conn.execute("SELECT 1")
+
+        await self._run("health", None, "SELECT 1", self.statement_timeout_s, attempt,
+                        outage_wait_s=0.0, limited=False, observed=False)
+
+    async def _run(
+        self,
+        operation: str,
+        user_id: UserId | None,
+        fingerprint: str,
+        timeout_s: float,
+        attempt: Callable[[float], Awaitable[T]],
+        *,
+        outage_wait_s: float | None = None,
+        limited: bool = True,
+        observed: bool = True,
+    ) -> T:
+        async with self._share(user_id if limited else None):
+            started = time.perf_counter()
+            ok = False
+            try:
+                wait = self._outage_wait_s if outage_wait_s is None else outage_wait_s
+                outage_deadline = asyncio.get_running_loop().time() + wait
+                result = await retry_on_broken_connection(lambda: attempt(outage_deadline))
+                ok = True
+                return result
+            except psycopg.Error as e:
+                raise translate(e, timeout_s=timeout_s) from e
+            finally:
+                if observed and self._observer is not None:
+                    self._observer.query_finished(
+                        operation, time.perf_counter() - started, fingerprint=fingerprint,
+                        user_id=user_id, ok=ok)
+
+    def _share(self, user_id: UserId | None) -> contextlib.AbstractAsyncContextManager[None]:
+        if self._user_limit is None or user_id is None:
+            return contextlib.nullcontext()
+        return self._user_limit.slot(user_id)
+
+    # ------------------------------------------------------------------ connections
+
+    async def _acquire(self, pool: AsyncConnectionPool[AsyncConn], outage_deadline: float
+                       ) -> AsyncConn:
+        """A pooled connection. The pool's own timeout bounds the wait when it is merely busy;
+        once the database refuses connections (now, or while this call waits) the wait ends
+        at `outage_deadline` with SERVICE_UNAVAILABLE."""
+        when = outage_deadline if self.reachability.unreachable else None
+        try:
+            async with asyncio.timeout_at(when) as scope:
+                entry = (scope, outage_deadline)
+                self._waiting.add(entry)
+                try:
+                    return await pool.getconn()
+                finally:
+                    self._waiting.discard(entry)
+        except TimeoutError:
+            down = self.reachability.down_since
+            for_s = 0.0 if down is None else time.monotonic() - down
+            raise ServiceUnavailableError(
+                f"{UNREACHABLE} (no connection for {for_s:.1f} s: it may be restarting or"
+                " failing over)", retry_after_s=2,
+            ) from None
+
+    def _outage_began(self) -> None:
+        """The pool's connection attempts are refused: calls waiting for a connection stop
+        waiting at their outage deadline, and the idle connections (dead with the server) are
+        replaced, so that the first call after the database is back gets a live one."""
+        for scope, deadline in list(self._waiting):
+            current = scope.when()
+            if current is None or current > deadline:
+                scope.reschedule(deadline)
+        for pool in self._pools():
+            task = asyncio.get_running_loop().create_task(pool.drain())
+            self._draining.add(task)
+            task.add_done_callback(self._draining.discard)
+
+    @asynccontextmanager
+    async def _connection(self, pool: AsyncConnectionPool[AsyncConn], outage_deadline: float
+                          ) -> AsyncIterator[AsyncConn]:
+        """A pooled connection that goes back to the pool through `finish`, in the background:
+        the request's answer does not wait for the round trip that ends its transaction, and
+        the connection is handed out again only once that round trip is over."""
+        conn = await self._acquire(pool, outage_deadline)
+        try:
+            yield conn
+        finally:
+            task = asyncio.get_running_loop().create_task(self._finish_and_return(pool, conn))
+            self._returning.add(task)
+            task.add_done_callback(self._returning.discard)
+
+    async def _finish_and_return(self, pool: AsyncConnectionPool[AsyncConn], conn: AsyncConn
+                                 ) -> None:
+        try:
+            await self.finish(conn)
+        finally:
+            try:
+                await pool.putconn(conn)
+            except Exception:  # nobody awaits this task: say it here, not at garbage collection
+                log.warning("could not return a connection to the pool", exc_info=True)
+
+    async def open(self, *, timeout_s: float = 30.0) -> None:
+        """Open the pools (at start: the database must answer within `timeout_s`)."""
+        for pool in self._pools():
+            await pool.open(wait=True, timeout=timeout_s)
+
+    async def close(self) -> None:
+        """Wait for the connections of finished requests, then close the pools."""
+        self.reachability.closed = True  # reconnection attempts stop
+        await self.drain()
+        for pool in self._pools():
+            await pool.close()
+
+    def _pools(self) -> list[AsyncConnectionPool[AsyncConn]]:
+        return [self._pool] if self._audit_pool is self._pool else [self._pool, self._audit_pool]
+
+    async def drain(self) -> None:
+        """Wait until every connection a finished request used is back in the pool (before
+        the pool closes)."""
+        while self._returning:
+            await asyncio.gather(*self._returning, return_exceptions=True)
+
+    # ------------------------------------------------------------------ sessions
+
+    def _now_plus_outage_wait(self) -> float:
+        return asyncio.get_running_loop().time() + self._outage_wait_s
+
+    @asynccontextmanager
+    async def session(self, user_id: UserId | None, *, outage_deadline: float | None = None
+                      ) -> AsyncIterator[AsyncConn]:
+        deadline = self._now_plus_outage_wait() if outage_deadline is None else outage_deadline
+        async with self._connection(self._pool, deadline) as conn:
+            async with pipelined(conn):
+                await self._begin(conn.cursor(), user_id, self.statement_timeout_s)
+            yield conn
+
+    @asynccontextmanager
+    async def cursor_session(
+        self, user_id: UserId | None, query: str, first_fetch: int, *,
+        outage_deadline: float | None = None,
+    ) -> AsyncIterator[tuple[AsyncConn, AsyncCursor[Any]]]:
+        """A session whose first statement is a server-side cursor (RESULT_CURSOR) over
+        `query` (one statement, already validated): BEGIN, the signed context, DECLARE and the
+        first FETCH go to the server in one round trip (pipeline mode, hence the extended
+        protocol, which refuses a second statement). Yields the connection, for further
+        FETCHes, and the cursor holding the first FETCH's result."""
+        deadline = self._now_plus_outage_wait() if outage_deadline is None else outage_deadline
+        async with self._connection(self._pool, deadline) as conn:
+            cursor = conn.cursor()  # one client cursor for the pipeline: the last result counts
+            async with pipelined(conn):
+                await self._begin(cursor, user_id, self.model_sql_timeout_s)
+                await cursor.execute(_DECLARE_RESULT + query)  # type: ignore[arg-type,unused-ignore]
+                await cursor.execute(fetch_statement(first_fetch))  # type: ignore[arg-type,unused-ignore]
+            yield conn, cursor
+
+    async def _begin(self, cursor: AsyncCursor[Any], user_id: UserId | None,
+                     statement_timeout_s: float) -> None:
+        context = self._signer.sign(
+            "query", "" if user_id is None else str(user_id), cursor.connection.info.backend_pid
+        )
+        timeout_ms = int(statement_timeout_s * 1000)
+        await cursor.execute("BEGIN READ ONLY")
+        await cursor.execute(_SET_QUERY_CONTEXT, (
+            context, str(timeout_ms), self._lock_timeout_ms, str(timeout_ms + 5000),
+        ))
+
+    @asynccontextmanager
+    async def audit_session(self, *, outage_deadline: float | None = None
+                            ) -> AsyncIterator[AsyncConn]:
+        """A short read-write transaction for the audit writer, committed when the block ends
+        without an error."""
+        deadline = self._now_plus_outage_wait() if outage_deadline is None else outage_deadline
+        async with self._connection(self._audit_pool, deadline) as conn:
+            context = self._signer.sign("audit", "0", conn.info.backend_pid)
+            async with pipelined(conn):
+                await conn.execute("BEGIN READ WRITE")
+                await conn.execute(_SET_AUDIT_CONTEXT, (context,))
+            yield conn
+            await conn.execute("COMMIT")
+
+    # What ends every request as its connection goes back to the pool, in one round trip with
+    # the ROLLBACK (simple query protocol: no parameters, so the statements travel together):
+    # DISCARD ALL as PostgreSQL documents it, step by step, because DISCARD ALL itself may not
+    # run in the implicit transaction of a multi-statement query. The pool's reset is then
+    # skipped (see pool._reset).
+    DISCARD_SESSION_STATE = (
+        "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *;"
+        " SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES"
+    )
+
+    async def finish(self, conn: AsyncConn) -> None:
+        """The request is over: roll back whatever is open and discard the session state.
+        A broken connection is left to the pool, which discards it."""
+        status = conn.info.transaction_status
+        if conn.closed or status not in (*_OPEN, TransactionStatus.IDLE):
+            return
+        rollback = "ROLLBACK; " if status in _OPEN else ""
+        try:
+            await conn.execute(rollback + self.DISCARD_SESSION_STATE)
+        except psycopg.Error:
+            return  # the pool's reset tries DISCARD ALL, or discards the connection
+        mark_finished(conn)
