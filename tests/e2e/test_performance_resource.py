@@ -46,3 +46,7 @@ async def test_performance_summary_is_for_head_office(database: DatabaseEndpoint
     assert sales["errors"] == 1
     assert 0 < sales["min_ms"] <= sales["avg_ms"] <= sales["max_ms"]
     assert sales["slow"] == 0
+    # not only the model's SQL: every database operation goes through the gateway and counts,
+    # e.g. the access lookups behind the caching executor and the performance check itself
+    operations = {o["operation"] for o in summary["operations"]}
+    assert {"access.scope_for", "data_version"} <= operations

@@ -21,10 +21,10 @@ async def query_pool(database: DatabaseEndpoints) -> AsyncIterator[AsyncConnecti
 
 
 @pytest.fixture
-def rls_database(query_pool: AsyncConnectionPool, signer: ContextSigner) -> DatabaseGateway:
+def gateway(query_pool: AsyncConnectionPool, signer: ContextSigner) -> DatabaseGateway:
     return DatabaseGateway(query_pool, signer, statement_timeout_s=5)
 
 
 @pytest.fixture
-def executor(rls_database: DatabaseGateway) -> PsycopgSalesQueryExecutor:
-    return PsycopgSalesQueryExecutor(rls_database)
+def executor(gateway: DatabaseGateway) -> PsycopgSalesQueryExecutor:
+    return PsycopgSalesQueryExecutor(gateway)

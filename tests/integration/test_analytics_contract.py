@@ -66,10 +66,10 @@ def memory(records: RetailRecords) -> Adapters:
 
 
 @pytest.fixture
-def postgres(rls_database: DatabaseGateway) -> Adapters:
-    return Adapters(PsycopgSalesRepository(rls_database),
-                    PsycopgInventoryRepository(rls_database),
-                    PsycopgStoreCatalog(rls_database))
+def postgres(gateway: DatabaseGateway) -> Adapters:
+    return Adapters(PsycopgSalesRepository(gateway),
+                    PsycopgInventoryRepository(gateway),
+                    PsycopgStoreCatalog(gateway))
 
 
 @pytest.fixture(params=["memory", "postgres"])

@@ -26,10 +26,10 @@ def _count(admin_url: str, tool: str) -> int:
 
 
 async def test_recording_never_waits_and_full_batches_go_at_once(
-    rls_database: DatabaseGateway, database: DatabaseEndpoints
+    gateway: DatabaseGateway, database: DatabaseEndpoints
 ) -> None:
     tool = f"batch_probe_{time.monotonic_ns()}"
-    audit = PsycopgAuditLog(rls_database, flush_delay_s=60, batch_size=50)
+    audit = PsycopgAuditLog(gateway, flush_delay_s=60, batch_size=50)
     record = ToolCallRecord(called_at=datetime.now(UTC), user_id=None, tool=tool,
                             argument_digest="0" * 64, sql_fingerprint=None, row_count=None,
                             duration_ms=1.0, outcome="ok", error_code=None)
@@ -47,10 +47,10 @@ async def test_recording_never_waits_and_full_batches_go_at_once(
 
 
 async def test_steady_load_is_written_in_few_batches(
-    rls_database: DatabaseGateway, database: DatabaseEndpoints
+    gateway: DatabaseGateway, database: DatabaseEndpoints
 ) -> None:
     tool = f"steady_probe_{time.monotonic_ns()}"
-    audit = PsycopgAuditLog(rls_database, flush_delay_s=0.2)
+    audit = PsycopgAuditLog(gateway, flush_delay_s=0.2)
     writes = 0
     write = audit._write
 

@@ -46,8 +46,8 @@ EVAL_SET = Path(__file__).resolve().parents[1] / "data" / "search_eval.json"
 
 
 @pytest.fixture
-def repository(rls_database: DatabaseGateway) -> PsycopgProductSearchRepository:
-    return PsycopgProductSearchRepository(rls_database)
+def repository(gateway: DatabaseGateway) -> PsycopgProductSearchRepository:
+    return PsycopgProductSearchRepository(gateway)
 
 
 @pytest.fixture

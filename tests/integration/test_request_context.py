@@ -123,9 +123,9 @@ def test_the_audit_path_refuses_the_query_role(
 
 @pytest.mark.anyio
 async def test_the_signed_context_never_appears_in_statement_text(
-    rls_database, database: DatabaseEndpoints
+    gateway, database: DatabaseEndpoints
 ) -> None:
-    async with rls_database.session(SEATTLE.user_id):
+    async with gateway.session(SEATTLE.user_id):
         # the backend's last statement is the one that set the context
         with psycopg.connect(database.admin_url) as admin:
             texts = [r[0] for r in admin.execute(

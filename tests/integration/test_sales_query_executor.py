@@ -35,8 +35,8 @@ async def test_row_cap_sets_truncated(executor: PsycopgSalesQueryExecutor) -> No
     assert not exact.truncated
 
 
-async def test_result_size_cap(rls_database) -> None:
-    small = PsycopgSalesQueryExecutor(rls_database, max_result_bytes=2_000)
+async def test_result_size_cap(gateway) -> None:
+    small = PsycopgSalesQueryExecutor(gateway, max_result_bytes=2_000)
     result = await run(small, "SELECT description FROM products", max_rows=1000)
     assert result.truncated
     assert 0 < result.row_count < 50
