@@ -36,8 +36,8 @@ class Counting:
         return await self.inner.run(user_id, query, max_rows)
 
 
-async def test_the_marks_come_from_pg_proc_once(rls_database: DatabaseGateway) -> None:
-    volatility = PsycopgFunctionVolatility(rls_database)
+async def test_the_marks_come_from_pg_proc_once(gateway: DatabaseGateway) -> None:
+    volatility = PsycopgFunctionVolatility(gateway)
     immutable = await volatility.immutable_functions()
     assert {"round", "lower", "count", "sum", "abs", "cosine_distance"} <= immutable
     # STABLE or VOLATILE in at least one overload
@@ -68,12 +68,12 @@ CACHED = [
 @pytest.mark.parametrize(("sql", "cached"),
                          [(sql, False) for sql in NOT_CACHED] + [(sql, True) for sql in CACHED])
 async def test_cached_only_when_immutable_and_free_of_time_literals(
-    rls_database: DatabaseGateway, sql: str, cached: bool
+    gateway: DatabaseGateway, sql: str, cached: bool
 ) -> None:
-    counting = Counting(PsycopgSalesQueryExecutor(rls_database))
+    counting = Counting(PsycopgSalesQueryExecutor(gateway))
     caching = CachingSalesQueryExecutor(
-        counting, MemoryCacheStore(), PsycopgAccessDirectory(rls_database),
-        PsycopgDataVersion(rls_database), PsycopgFunctionVolatility(rls_database), ttl_s=60,
+        counting, MemoryCacheStore(), PsycopgAccessDirectory(gateway),
+        PsycopgDataVersion(gateway), PsycopgFunctionVolatility(gateway), ttl_s=60,
     )
     query = GUARD.check(sql)
     first = await caching.run(HEAD_OFFICE, query, 10)
