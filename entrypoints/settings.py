@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         " ZAVA_QUERY_TIMEOUT_S",
     )
     max_rows: int = Field(1000, ge=1, le=100_000)
+    answer_max_bytes: int = Field(
+        32_768, ge=1024, le=16 * 1_048_576,
+        description="largest text of one tool answer; a longer list loses its last rows, with"
+        " a note saying how to narrow the question",
+    )
     pool_min: int = Field(2, ge=0, le=100)
     pool_max: int = Field(10, ge=1, le=200)
     pool_max_idle_s: float = Field(300.0, gt=0)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
 
+from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from domain.analytics import (
@@ -28,7 +29,7 @@ from domain.model import Store, UserId
 from domain.services.sales_analytics import SalesAnalyticsService
 from domain.time_period import TimePeriod
 from entrypoints.container import Container
-from entrypoints.mcp.edge import CallerResolver, ToolShelf, known
+from entrypoints.mcp.edge import CallerResolver, Rows, ToolShelf, known
 from entrypoints.mcp.tool_calls import ToolCallRunner
 
 T = TypeVar("T")
@@ -125,7 +126,10 @@ class TrendPointRow(BaseModel):
     average_order_value: float
 
 
-class SalesTrendResult(BaseModel):
+class SalesTrendResult(Rows):
+    ROWS = "points"
+    NARROW = "Ask for a coarser granularity (week or month) or a shorter time_period."
+
     stores: list[str]
     period: PeriodInfo
     granularity: str
@@ -134,7 +138,10 @@ class SalesTrendResult(BaseModel):
     total_revenue: float
 
 
-class TopProductsResult(BaseModel):
+class TopProductsResult(Rows):
+    ROWS = "products"
+    NARROW = "Ask for fewer products (max_rows)."
+
     stores: list[str]
     period: PeriodInfo
     by: str
@@ -175,12 +182,16 @@ class AlertRow(BaseModel):
     days_of_cover: float | None = Field(description="days the stock lasts at the recent rate")
 
 
-class InventoryAlertsResult(BaseModel):
+class InventoryAlertsResult(Rows):
+    ROWS = "alerts"
+    NARROW = "Ask for fewer alerts (max_rows), one store, or a lower threshold."
+
     stores: list[str]
     rule: str = Field(description="which items are listed")
     alerts: list[AlertRow] = Field(description="best sellers first")
     total_alerts: int
-    truncated: bool = Field(description="true if more alerts than the limit exist")
+    truncated: bool = Field(description="true if more alerts exist than the limit or the"
+                            " answer's byte budget let through")
 
 
 def period_info(period: TimePeriod) -> PeriodInfo:
@@ -285,12 +296,14 @@ def add_analytics_tools(
     async def ask(
         tool: str, arguments: dict[str, object],
         question: Callable[[SalesAnalyticsService, UserId], Awaitable[T]],
-    ) -> T:
-        """Audit, translate errors, and ask the service as the caller (never an argument)."""
+        present: Callable[[T], BaseModel],
+    ) -> CallToolResult:
+        """Ask the service as the caller (never an argument), through the runner (audit, the
+        answer, the error translation)."""
         user_id = caller()
         service = container.sales_analytics_service()
-        return await runner.run(tool, user_id, arguments,
-                                lambda: question(service, known(user_id)))
+        return await runner.answer(tool, user_id, arguments,
+                                   lambda: question(service, known(user_id)), present)
 
     @tools.add
     async def get_store_performance(
@@ -298,15 +311,16 @@ def add_analytics_tools(
             description=STORE_HELP + " Leave empty for all the stores the user may see "
             "together.")] = None,
         time_period: Annotated[str, Field(description=PERIOD_HELP)] = "last_30_days",
-    ) -> StorePerformanceResult:
+    ) -> Annotated[CallToolResult, StorePerformanceResult]:
         """How a store performed in a period: revenue, completed orders, units, average order
         value and gross margin, each compared with the previous period of equal length; the
         categories' revenue and share; the top products; and rule-based insights (growth or
         decline, average order value and margin moves, category share shifts, best sellers at
         risk of stock-out). Start here for "how is Seattle doing?"."""
-        return to_store_performance(await ask(
+        return await ask(
             "get_store_performance", {"store": store, "time_period": time_period},
-            lambda service, user: service.store_performance(user, store, time_period)))
+            lambda service, user: service.store_performance(user, store, time_period),
+            to_store_performance)
 
     @tools.add
     async def get_sales_trend(
@@ -317,14 +331,15 @@ def add_analytics_tools(
         store: Annotated[str | None, Field(
             description=STORE_HELP + " Leave empty for all the user's stores together.")
         ] = None,
-    ) -> SalesTrendResult:
+    ) -> Annotated[CallToolResult, SalesTrendResult]:
         """Revenue and completed orders over time, one point per day, week or month of the
         period (every bucket listed, zero when there were no sales; the first and last are
         clipped to the period). Use it for "how did sales develop?" and seasonality."""
-        return to_sales_trend(await ask(
+        return await ask(
             "get_sales_trend",
             {"time_period": time_period, "granularity": granularity, "store": store},
-            lambda service, user: service.sales_trend(user, time_period, granularity, store)))
+            lambda service, user: service.sales_trend(user, time_period, granularity, store),
+            to_sales_trend)
 
     @tools.add
     async def get_top_products(
@@ -336,13 +351,14 @@ def add_analytics_tools(
             description="Rank by revenue (USD), units sold or gross margin (USD).")
         ] = "revenue",
         limit: Annotated[int, Field(description="How many products (1..50).")] = 10,
-    ) -> TopProductsResult:
+    ) -> Annotated[CallToolResult, TopProductsResult]:
         """The best-selling products of a period, ranked by revenue, units or gross margin,
         with each product's SKU, category, revenue, units and margin."""
-        return to_top_products(await ask(
+        return await ask(
             "get_top_products",
             {"time_period": time_period, "store": store, "by": by, "limit": limit},
-            lambda service, user: service.top_products(user, time_period, store, by, limit)))
+            lambda service, user: service.top_products(user, time_period, store, by, limit),
+            to_top_products)
 
     @tools.add
     async def compare_stores(
@@ -352,13 +368,14 @@ def add_analytics_tools(
             "gross_margin_pct", "revenue_growth"], Field(
             description="What to rank the stores by (revenue_growth = % change vs the "
             "previous period of equal length).")] = "revenue",
-    ) -> StoreComparisonResult:
+    ) -> Annotated[CallToolResult, StoreComparisonResult]:
         """Rank every store the signed-in user may see by a metric for a period, with each
         store's revenue, orders, units, average order value, gross margin, growth vs the
         previous period and share of revenue. A store manager sees only their own store."""
-        return to_store_comparison(await ask(
+        return await ask(
             "compare_stores", {"time_period": time_period, "metric": metric},
-            lambda service, user: service.compare_stores(user, time_period, metric)))
+            lambda service, user: service.compare_stores(user, time_period, metric),
+            to_store_comparison)
 
     @tools.add
     async def get_inventory_alerts(
@@ -368,10 +385,11 @@ def add_analytics_tools(
             description="Alert when stock is at or below this many units instead of each "
             "item's own reorder point.")] = None,
         limit: Annotated[int, Field(description="Most alerts to return (1..200).")] = 50,
-    ) -> InventoryAlertsResult:
+    ) -> Annotated[CallToolResult, InventoryAlertsResult]:
         """Products running low: stock at or below the reorder point (or a threshold), best
         sellers first (units sold in the last 30 days), with the shortfall and the days of
         stock left at the recent sales rate. Use it for "what should we reorder?"."""
-        return to_inventory_alerts(await ask(
+        return await ask(
             "get_inventory_alerts", {"store": store, "threshold": threshold, "limit": limit},
-            lambda service, user: service.inventory_alerts(user, store, threshold, limit)))
+            lambda service, user: service.inventory_alerts(user, store, threshold, limit),
+            to_inventory_alerts)

@@ -21,7 +21,9 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult
+
+from entrypoints.mcp.edge import Outcome, error_answer, publish_outcome
 
 _SDK_PREFIX = "Error executing tool "
 _PYDANTIC_MARK = "validation error"
@@ -47,10 +49,9 @@ class ArgumentErrors:
         problems = describe_problems(schema, arguments)
         if not problems:
             return result  # nothing the schema can name: keep the SDK's answer
-        return CallToolResult(
-            content=[TextContent(type="text", text="VALIDATION_ERROR: " + "; ".join(problems))],
-            is_error=True,
-        )
+        outcome = Outcome("rejected", "VALIDATION_ERROR", "; ".join(problems))
+        publish_outcome(outcome)
+        return error_answer(outcome)
 
     async def _input_schema(self, name: str) -> Mapping[str, Any] | None:
         for tool in await self._server.list_tools():

@@ -8,6 +8,7 @@ its level is at or above the one set:
 - `notice`: a sales query's result was cut at max_rows or the size limit;
 - `warning`: the call was refused (VALIDATION_ERROR, AUTHORIZATION_ERROR: the caller can fix it);
 - `error`: anything else (database errors, internal errors with their incident id).
+The level comes from the call's Outcome as the runner (or ArgumentErrors) published it, as data.
 A client that never sets a level gets no log notifications (the protocol leaves the default to
 the server; silence keeps existing clients' output unchanged). The messages carry what the tool
 result already told that same client, never other users' data or SQL.
@@ -21,7 +22,6 @@ is accepted and has no effect. A call nobody asked to hear about costs one looku
 from __future__ import annotations
 
 import logging
-import re
 import time
 import warnings
 from collections.abc import Mapping
@@ -39,13 +39,13 @@ from mcp.types import (
 )
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
+from entrypoints.mcp.edge import OK, Outcome, listen_for_outcome
+
 log = logging.getLogger("zava.client_logging")
 
 LEVELS: tuple[LoggingLevel, ...] = get_args(LoggingLevel)  # least to most severe
 LEVEL_KEY = "zava.client_log_level"  # in the SDK's per-connection state
 LOGGER_NAME = "zava.tools"
-REJECTED_CODES = ("VALIDATION_ERROR", "AUTHORIZATION_ERROR")
-_ERROR_CODE = re.compile(r"\b([A-Z][A-Z_]*_ERROR): ")
 
 
 def severity(level: LoggingLevel) -> int:
@@ -71,24 +71,27 @@ def requested_level(ctx: ServerRequestContext[Any, Any]) -> LoggingLevel | None:
     return level if level in LEVELS else None
 
 
-def tool_outcome(result: HandlerResult, duration_ms: float) -> tuple[LoggingLevel, dict[str, Any]]:
-    """The level and the data of the notification for one tools/call result."""
-    call = result if isinstance(result, CallToolResult) else CallToolResult.model_validate(
-        result if isinstance(result, Mapping) else {"content": []})
-    data: dict[str, Any] = {"duration_ms": round(duration_ms, 1)}
-    if call.is_error:
-        text = next((c.text for c in call.content if c.type == "text"), "")
-        match = _ERROR_CODE.search(text)
-        code = match.group(1) if match else "MCP_ERROR"
-        data.update(outcome="error", error_code=code,
-                    message=text[match.start():] if match else text)
-        return ("warning" if code in REJECTED_CODES else "error"), data
-    data["outcome"] = "ok"
-    structured = call.structured_content or {}
-    if structured.get("truncated") is True:
+def tool_outcome(outcome: Outcome, duration_ms: float) -> tuple[LoggingLevel, dict[str, Any]]:
+    """The level and the data of the notification for one tool call's outcome."""
+    data: dict[str, Any] = {"duration_ms": round(duration_ms, 1), "outcome": outcome.status}
+    if outcome.status != "ok":
+        data.update(error_code=outcome.error_code, message=outcome.text)
+        return ("warning" if outcome.status == "rejected" else "error"), data
+    if outcome.truncated:
         data["truncated"] = True
         return "notice", data
     return "info", data
+
+
+def outcome_of_result(result: HandlerResult) -> Outcome:
+    """For an answer no part of this server accounted for (an unknown tool, the SDK's own
+    failures): an error with the SDK's text, or ok."""
+    call = result if isinstance(result, CallToolResult) else CallToolResult.model_validate(
+        result if isinstance(result, Mapping) else {"content": []})
+    if not call.is_error:
+        return OK
+    text = next((c.text for c in call.content if c.type == "text"), "")
+    return Outcome("error", "MCP_ERROR", text)
 
 
 async def _notify(ctx: ServerRequestContext[Any, Any], level: LoggingLevel,
@@ -112,9 +115,11 @@ class ToolOutcomeLog:
         if threshold is None:
             return await call_next(ctx)  # the common case costs one lookup
         started = time.perf_counter()
-        result = await call_next(ctx)
+        with listen_for_outcome() as heard:
+            result = await call_next(ctx)
         try:
-            level, data = tool_outcome(result, (time.perf_counter() - started) * 1000)
+            outcome = heard.outcome or outcome_of_result(result)
+            level, data = tool_outcome(outcome, (time.perf_counter() - started) * 1000)
             if severity(level) >= severity(threshold):
                 data["tool"] = str((ctx.params or {}).get("name", ""))
                 await _notify(ctx, level, data)

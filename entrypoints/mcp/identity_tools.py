@@ -4,7 +4,9 @@ No `from __future__ import annotations` here: the SDK reads the tool signatures 
 """
 
 from datetime import UTC
+from typing import Annotated
 
+from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from domain.model import AccessScope
@@ -46,16 +48,16 @@ def add_identity_tools(
     identity = container.identity_service()
 
     @tools.add
-    async def whoami() -> WhoAmI:
+    async def whoami() -> Annotated[CallToolResult, WhoAmI]:
         """Who is asking: the signed-in user's name, role and the stores they may see.
         Every other tool's answer is limited to these stores."""
         user_id = caller()
-        scope = await runner.run("whoami", user_id, {}, lambda: identity.whoami(known(user_id)))
-        return to_who_am_i(scope)
+        return await runner.answer("whoami", user_id, {},
+                                   lambda: identity.whoami(known(user_id)), to_who_am_i)
 
     @tools.add
-    async def get_current_utc_date() -> CurrentUtcDate:
+    async def get_current_utc_date() -> Annotated[CallToolResult, CurrentUtcDate]:
         """The current date and time in UTC. Use it to turn "last month" or "this year" into
         concrete dates before writing SQL."""
         now = identity.current_utc_time().astimezone(UTC)
-        return CurrentUtcDate(utc_now=now.isoformat(), date=now.date().isoformat())
+        return runner.reply(CurrentUtcDate(utc_now=now.isoformat(), date=now.date().isoformat()))

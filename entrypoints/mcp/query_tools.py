@@ -6,19 +6,25 @@ No `from __future__ import annotations` here: the SDK reads the tool signatures 
 
 from typing import Annotated, Any
 
+from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from domain.model import QueryResult, TableSchema
 from entrypoints.container import Container
-from entrypoints.mcp.edge import CallerResolver, ToolShelf, known
+from entrypoints.mcp.edge import CallerResolver, Rows, ToolShelf, known
 from entrypoints.mcp.tool_calls import ToolCallRunner
 
 
-class SalesQueryResult(BaseModel):
+class SalesQueryResult(Rows):
+    ROWS = "rows"
+    NARROW = ("Ask for fewer rows (max_rows or LIMIT) or fewer columns, or aggregate in SQL"
+              " (GROUP BY) instead of listing rows.")
+
     columns: list[str]
     rows: list[list[Any]]
-    row_count: int
-    truncated: bool = Field(description="true if max_rows or the size limit cut the result")
+    row_count: int = Field(description="rows in this answer")
+    truncated: bool = Field(description="true if max_rows, the database's size limit or the"
+                            " answer's byte budget cut the result")
     elapsed_ms: float
 
 
@@ -46,7 +52,10 @@ class TableInfo(BaseModel):
     )
 
 
-class TableSchemas(BaseModel):
+class TableSchemas(Rows):
+    ROWS = "tables"
+    NARROW = "Ask for fewer tables at a time."
+
     tables: list[TableInfo]
 
 
@@ -91,7 +100,7 @@ def add_query_tools(
         max_rows: Annotated[int, Field(
             description=f"Maximum rows to return (1..{settings.max_rows}); the result says "
             "truncated=true if there were more.")] = 100,
-    ) -> SalesQueryResult:
+    ) -> Annotated[CallToolResult, SalesQueryResult]:
         """Run a read-only SQL query against the Zava retail database and return the rows.
 
         The database limits every row to the stores the signed-in user may see (row-level
@@ -101,11 +110,11 @@ def add_query_tools(
         user_id = caller()
         arguments = {"postgresql_query": postgresql_query, "max_rows": max_rows}
         service = container.sales_query_service()
-        result = await runner.run(
+        return await runner.answer(
             "execute_sales_query", user_id, arguments,
             lambda: service.execute(known(user_id), postgresql_query, max_rows),
+            to_sales_query_result,
         )
-        return to_sales_query_result(result)
 
     @tools.add
     async def get_multiple_table_schemas(
@@ -113,14 +122,14 @@ def add_query_tools(
             description="Tables to describe, e.g. [\"orders\", \"order_items\", \"products\"]; "
             "available: regions, stores, categories, product_types, products, "
             "product_description_embeddings, customers, orders, order_items, inventory.")],
-    ) -> TableSchemas:
+    ) -> Annotated[CallToolResult, TableSchemas]:
         """Describe retail tables for writing SQL: columns and types, primary and foreign
         keys, descriptions, and the valid values of categorical columns (store names, category
         names, order statuses) limited to what the signed-in user may see."""
         user_id = caller()
         service = container.schema_service()
-        schemas = await runner.run(
+        return await runner.answer(
             "get_multiple_table_schemas", user_id, {"table_names": table_names},
             lambda: service.describe(known(user_id), table_names),
+            lambda schemas: TableSchemas(tables=[to_table_info(s) for s in schemas]),
         )
-        return TableSchemas(tables=[to_table_info(s) for s in schemas])

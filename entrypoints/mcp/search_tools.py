@@ -10,12 +10,13 @@ import gc
 import logging
 from typing import Annotated
 
+from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from domain.model import ProductSearchResult
 from domain.services.product_search import MAX_QUERY_CHARS, MAX_ROWS_CAP, default_threshold
 from entrypoints.container import Container
-from entrypoints.mcp.edge import CallerResolver, ToolShelf, known
+from entrypoints.mcp.edge import CallerResolver, Rows, ToolShelf, known
 from entrypoints.mcp.tool_calls import ToolCallRunner
 from ports.embeddings import EmbeddingProvider
 
@@ -38,7 +39,10 @@ class ProductHit(BaseModel):
     description: str
 
 
-class ProductSearchResults(BaseModel):
+class ProductSearchResults(Rows):
+    ROWS = "products"
+    NARROW = "Ask for fewer products (max_rows) or raise similarity_threshold."
+
     products: list[ProductHit] = Field(description="best matches first")
     row_count: int
     mode: str = Field(description="hybrid (meaning + words), vector or full_text")
@@ -111,7 +115,7 @@ def add_search_tools(
             description="Only products whose list price is at most this, in USD.")] = None,
         in_stock_only: Annotated[bool, Field(
             description="Only products with stock at one of the stores you may see.")] = False,
-    ) -> ProductSearchResults:
+    ) -> Annotated[CallToolResult, ProductSearchResults]:
         """Find Zava products by what they are for, not only by their exact name: "something
         to cut branches" finds pruning shears and loppers. Combines meaning (vector
         embeddings) with keywords. Each product has a similarity in [0, 1], its list price and
@@ -124,12 +128,12 @@ def add_search_tools(
             "max_price": max_price, "in_stock_only": in_stock_only,
         }
         service = container.product_search_service()
-        result = await runner.run(
+        return await runner.answer(
             "semantic_search_products", user_id, arguments,
             lambda: service.search(
                 known(user_id), query_description, max_rows=max_rows,
                 similarity_threshold=similarity_threshold, category=category,
                 max_price=max_price, in_stock_only=in_stock_only,
             ),
+            to_product_search_results,
         )
-        return to_product_search_results(result)

@@ -68,7 +68,8 @@ def build_server(
                 await gateway.close()
             await container.metrics().close()
 
-    runner = ToolCallRunner(container.audit_log(), container.metrics())
+    runner = ToolCallRunner(container.audit_log(), container.metrics(),
+                            container.settings().answer_max_bytes)
     tools = ToolShelf()
     for add_family in (add_identity_tools, add_query_tools, add_analytics_tools, add_search_tools):
         add_family(tools, container, caller, runner)

@@ -1,9 +1,10 @@
-"""The edge every tool call passes: timing, metrics, the log line, audit and error translation.
+"""The edge every tool call passes: timing, metrics, the log line, audit, the answer and the one
+error translation (edge.outcome_of).
 
-Domain errors become a ToolError the model can act on ("VALIDATION_ERROR: ..."); anything
-unexpected is logged with its traceback under the call's request id and reported without
+A domain error becomes an is_error answer the model can act on ("VALIDATION_ERROR: ..."); anything
+unexpected is logged with its traceback under the call's incident id and reported without
 internals. Every call, successful or rejected, is counted, logged in one INFO line and appended
-to the audit log.
+to the audit log, and its Outcome is published for the client's log notification.
 """
 
 from __future__ import annotations
@@ -12,15 +13,25 @@ import hashlib
 import json
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
+from pydantic import BaseModel
 
-from domain.errors import AuthorizationError, ValidationError, ZavaError
 from domain.model import QueryResult, ToolCallRecord, UserId
+from entrypoints.mcp.edge import (
+    DEFAULT_ANSWER_MAX_BYTES,
+    OK,
+    Outcome,
+    compact_answer,
+    error_answer,
+    new_incident_id,
+    outcome_of,
+    publish_outcome,
+    with_truncation,
+)
 from ports.audit import AuditLog
 from ports.metrics import Metrics
 
@@ -34,62 +45,76 @@ def argument_digest(arguments: Mapping[str, object]) -> str:
 
 
 class ToolCallRunner:
-    def __init__(self, audit: AuditLog, metrics: Metrics | None = None) -> None:
+    def __init__(self, audit: AuditLog, metrics: Metrics | None = None,
+                 answer_max_bytes: int = DEFAULT_ANSWER_MAX_BYTES) -> None:
         self._audit = audit
         self._metrics = metrics
+        self._answer_max_bytes = answer_max_bytes
 
-    async def run(
+    def reply(self, answer: BaseModel) -> CallToolResult:
+        """An answer that needs no service call (and no audit): compact, within the budget."""
+        return compact_answer(answer, self._answer_max_bytes)[0]
+
+    async def answer(
         self,
         tool: str,
         user_id: UserId | None,
         arguments: Mapping[str, object],
         call: Callable[[], Awaitable[T]],
-    ) -> T:
+        present: Callable[[T], BaseModel],
+    ) -> CallToolResult:
+        """Ask the service (`call`), write its result as the tool's answer (`present`), and
+        account for the call; a failure is an is_error answer, never an exception."""
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex[:12]
-        outcome, error_code, result = "error", "MCP_ERROR", None
+        incident = new_incident_id()
+        outcome, result = OK, None
         try:
             result = await call()
-            outcome, error_code = "ok", None
-            return result
-        except ZavaError as e:
-            rejected = isinstance(e, ValidationError | AuthorizationError)
-            outcome, error_code = ("rejected" if rejected else "error"), e.code
-            raise ToolError(f"{e.code}: {e.message}") from e
-        except Exception:
-            log.exception("tool %s failed (incident %s)", tool, request_id)
-            raise ToolError(f"MCP_ERROR: internal error (incident {request_id})") from None
+            answer, cut = compact_answer(present(result), self._answer_max_bytes)
+            outcome = with_truncation(outcome, cut or getattr(result, "truncated", False) is True)
+            return answer
+        except Exception as e:
+            outcome = outcome_of(e, incident)
+            return error_answer(outcome)
         finally:
-            duration_s = time.perf_counter() - started
-            if self._metrics is not None:
-                self._metrics.tool_call(tool, outcome, error_code, duration_s)
-            if log.isEnabledFor(logging.INFO):
-                _log_call(request_id, user_id, tool, duration_s, outcome, error_code, result)
-            await self._audit.record(
-                ToolCallRecord(
-                    called_at=datetime.now(UTC),
-                    user_id=user_id,
-                    tool=tool,
-                    argument_digest=argument_digest(arguments),
-                    sql_fingerprint=result.fingerprint if isinstance(result, QueryResult) else None,
-                    row_count=result.row_count if isinstance(result, QueryResult) else None,
-                    duration_ms=round(duration_s * 1000, 3),
-                    outcome=outcome,
-                    error_code=error_code,
-                )
+            publish_outcome(outcome)
+            await self._account(tool, user_id, arguments, incident, started, outcome, result)
+
+    async def _account(self, tool: str, user_id: UserId | None, arguments: Mapping[str, object],
+                       incident: str, started: float, outcome: Outcome, result: object) -> None:
+        duration_s = time.perf_counter() - started
+        if self._metrics is not None:
+            self._metrics.tool_call(tool, outcome.status, outcome.error_code, duration_s)
+        if log.isEnabledFor(logging.INFO):
+            _log_call(incident, user_id, tool, duration_s, outcome, result)
+        query = result if isinstance(result, QueryResult) else None
+        await self._audit.record(
+            ToolCallRecord(
+                called_at=datetime.now(UTC),
+                user_id=user_id,
+                tool=tool,
+                argument_digest=argument_digest(arguments),
+                sql_fingerprint=None if query is None else query.fingerprint,
+                row_count=None if query is None else query.row_count,
+                duration_ms=round(duration_s * 1000, 3),
+                outcome=outcome.status,
+                error_code=outcome.error_code,
             )
+        )
 
 
 def _log_call(request_id: str, user_id: UserId | None, tool: str, duration_s: float,
-              outcome: str, error_code: str | None, result: object) -> None:
+              outcome: Outcome, result: object) -> None:
     """The one INFO line per tool call. SQL only as its fingerprint (literals replaced)."""
     duration_ms = round(duration_s * 1000, 3)
+    error_code = outcome.error_code
     fields: dict[str, object] = {
         "request_id": request_id, "user_id": None if user_id is None else str(user_id),
-        "tool": tool, "duration_ms": duration_ms, "outcome": outcome, "error_code": error_code,
+        "tool": tool, "duration_ms": duration_ms, "outcome": outcome.status,
+        "error_code": error_code,
     }
     if isinstance(result, QueryResult):
         fields["sql_fingerprint"] = result.fingerprint
         fields["row_count"] = result.row_count
-    log.info("%s %s %.1f ms user=%s request=%s%s", tool, outcome, duration_ms, user_id,
+    log.info("%s %s %.1f ms user=%s request=%s%s", tool, outcome.status, duration_ms, user_id,
              request_id, f" error={error_code}" if error_code else "", extra=fields)

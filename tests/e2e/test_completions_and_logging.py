@@ -108,8 +108,8 @@ async def test_set_level_filters_the_tool_outcome_notifications(tmp_path: Path) 
 
     assert [(m.level, m.logger, m.data["tool"], m.data["outcome"]) for m in received] == [
         ("info", "zava.tools", "whoami", "ok"),
-        ("warning", "zava.tools", "execute_sales_query", "error"),
-        ("warning", "zava.tools", "execute_sales_query", "error"),
+        ("warning", "zava.tools", "execute_sales_query", "rejected"),
+        ("warning", "zava.tools", "execute_sales_query", "rejected"),
     ]
     assert received[1].data["error_code"] == "VALIDATION_ERROR"
     assert received[1].data["message"].startswith("VALIDATION_ERROR: DROP statements")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
@@ -160,3 +161,25 @@ async def test_every_call_is_audited(client_for, container: Container, audit_cou
     assert all(r[3] == UUID(str(SEATTLE_MANAGER.user_id)) for r in rows)
     assert rows[0][4] == 1
     assert rows[0][5] is not None
+
+
+async def test_a_large_answer_is_compact_and_cut_to_the_byte_budget(client_for) -> None:
+    """`SELECT * FROM orders` with max_rows=1000 answered 288 KB of indented JSON; now the text is
+    compact JSON of at most ZAVA_ANSWER_MAX_BYTES (default 32 KB) with a note on narrowing."""
+    async with client_for(HEAD_OFFICE) as client:
+        result = await ask(client, "SELECT * FROM orders", max_rows=1000)
+        small = await ask(client, "SELECT 1 AS one")
+    assert not result.is_error, result.content
+    text = result.content[0].text
+    content = result.structured_content
+    assert content is not None
+    assert len(text.encode()) <= 32_768
+    assert json.loads(text) == content
+    assert "\n" not in text
+    assert content["truncated"] is True
+    assert 50 < content["row_count"] == len(content["rows"]) < 1000
+    assert content["note"].startswith(f"{content['row_count']} of 1000 rows shown: answers are"
+                                      " limited to 32768 bytes")
+    assert "max_rows" in content["note"]
+    assert small.content[0].text.startswith('{"columns":["one"],"rows":[[1]],"row_count":1,')
+    assert "note" not in small.structured_content

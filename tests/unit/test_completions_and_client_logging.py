@@ -11,7 +11,7 @@ from mcp.types import CallToolResult, TextContent
 
 from adapters.postgres.schema_catalog import EXPOSED_TABLES
 from domain.time_period import NAMED_FORMS, TimePeriod
-from entrypoints.mcp.client_logging import LEVELS, severity, tool_outcome
+from entrypoints.mcp.client_logging import LEVELS, outcome_of_result, severity, tool_outcome
 from entrypoints.mcp.completions import (
     MAX_VALUES,
     complete_period,
@@ -19,6 +19,7 @@ from entrypoints.mcp.completions import (
     complete_table,
     completion_of,
 )
+from entrypoints.mcp.edge import Outcome
 
 STORES = [("Zava Retail Seattle", "Seattle"), ("Zava Retail Bellevue", "Bellevue"),
           ("Zava Retail Online", "Online"), ("Zava Retail Redmond", "Redmond"),
@@ -101,33 +102,38 @@ def test_levels_are_ordered_by_severity() -> None:
     assert severity("info") < severity("notice") < severity("warning") < severity("error")
 
 
-def _error(text: str) -> CallToolResult:
-    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
-
-
 @pytest.mark.parametrize(
-    ("result", "level", "expected"),
+    ("outcome", "level", "expected"),
     [
-        (CallToolResult(content=[], structured_content={"rows": [[1]]}), "info",
-         {"outcome": "ok"}),
-        (CallToolResult(content=[], structured_content={"truncated": True}), "notice",
-         {"outcome": "ok", "truncated": True}),
-        ({"content": [], "isError": False}, "info", {"outcome": "ok"}),
-        (_error("Error executing tool x: VALIDATION_ERROR: DROP statements are not allowed"),
-         "warning", {"outcome": "error", "error_code": "VALIDATION_ERROR",
-                     "message": "VALIDATION_ERROR: DROP statements are not allowed"}),
-        (_error("Error executing tool x: AUTHORIZATION_ERROR: not your store"), "warning",
-         {"outcome": "error", "error_code": "AUTHORIZATION_ERROR"}),
-        (_error("Error executing tool x: MCP_ERROR: internal error (incident 1a2b)"), "error",
+        (Outcome("ok"), "info", {"outcome": "ok"}),
+        (Outcome("ok", truncated=True), "notice", {"outcome": "ok", "truncated": True}),
+        (Outcome("rejected", "VALIDATION_ERROR", "DROP statements are not allowed"), "warning",
+         {"outcome": "rejected", "error_code": "VALIDATION_ERROR",
+          "message": "VALIDATION_ERROR: DROP statements are not allowed"}),
+        (Outcome("rejected", "AUTHORIZATION_ERROR", "not your store"), "warning",
+         {"outcome": "rejected", "error_code": "AUTHORIZATION_ERROR"}),
+        (Outcome("error", "MCP_ERROR", "internal error (incident 1a2b)"), "error",
          {"outcome": "error", "error_code": "MCP_ERROR"}),
-        (_error("Error executing tool x: DATABASE_ERROR: statement timeout"), "error",
+        (Outcome("error", "DATABASE_ERROR", "statement timeout"), "error",
          {"error_code": "DATABASE_ERROR"}),
-        (_error("Unknown tool: nope"), "error",
-         {"error_code": "MCP_ERROR", "message": "Unknown tool: nope"}),
     ],
 )
-def test_tool_outcome_level_and_data(result: Any, level: str, expected: dict[str, Any]) -> None:
-    got_level, data = tool_outcome(result, 12.345)
+def test_tool_outcome_level_and_data(outcome: Outcome, level: str,
+                                     expected: dict[str, Any]) -> None:
+    got_level, data = tool_outcome(outcome, 12.345)
     assert got_level == level
     assert data["duration_ms"] == 12.3
     assert expected.items() <= data.items()
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        (CallToolResult(content=[], structured_content={"rows": [[1]]}), Outcome("ok")),
+        ({"content": [], "isError": False}, Outcome("ok")),
+        (CallToolResult(content=[TextContent(type="text", text="Unknown tool: nope")],
+                        is_error=True), Outcome("error", "MCP_ERROR", "Unknown tool: nope")),
+    ],
+)
+def test_an_answer_nobody_accounted_for(result: Any, expected: Outcome) -> None:
+    assert outcome_of_result(result) == expected
