@@ -13,7 +13,7 @@ import pytest
 
 from tests.packaging.conftest import REPO, Distributions, clean_venv, outside_env, pip_install
 
-pytestmark = pytest.mark.packaging
+pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
 
 SECTION = "## Using the domain as a library"
 
