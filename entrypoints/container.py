@@ -10,6 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from adapters.cache.memory import MemoryCacheStore, StaticDataVersion, StaticFunctionVolatility
 from adapters.cache.redis_store import RedisCacheStore
+from adapters.demodata.generator import generate_dataset
 from adapters.embeddings.metered import MeteredEmbeddingProvider
 from adapters.memory.access import InMemoryAccessDirectory
 from adapters.memory.analytics import (
@@ -23,6 +24,7 @@ from adapters.memory.analytics import (
 from adapters.memory.audit import InMemoryAuditLog
 from adapters.memory.embeddings import HashingEmbeddingProvider
 from adapters.memory.product_search import InMemoryProductSearchRepository
+from adapters.memory.sql_database import InMemorySqlDatabase
 from adapters.metrics.prometheus import MULTIPROCESS_DIR_ENV, PrometheusMetrics
 from adapters.postgres.access import PsycopgAccessDirectory
 from adapters.postgres.analytics import (
@@ -250,10 +252,23 @@ def in_memory_container(settings: Settings) -> Container:
     ))
     container.data_version.override(providers.Singleton(StaticDataVersion))
     container.function_volatility.override(providers.Singleton(StaticFunctionVolatility))
-    # the demo data `zava-mcp db init` would load today, built on the first analytics call
-    records = providers.Singleton(
-        lambda clock: RetailRecords.from_demo(DEMO_SEED, clock.now().date()), container.clock
+    # the demo data `zava-mcp db init` would load today, generated on first use
+    dataset = providers.Singleton(
+        lambda clock: generate_dataset(DEMO_SEED, clock.now().date(), "small"), container.clock
     )
+    records = providers.Singleton(RetailRecords.from_dataset, dataset)
+    # execute_sales_query and the table schemas: the same data in SQLite, scoped per caller
+    sql_database = providers.Singleton(
+        lambda dataset, directory, settings: InMemorySqlDatabase(
+            dataset, directory, timeout_s=settings.query_timeout_s),
+        dataset, container.access_directory, settings,
+    )
+    container.sales_query_executor.override(
+        providers.Singleton(lambda database: database.executor, sql_database))
+    container.schema_catalog.override(
+        providers.Singleton(lambda database: database.catalog, sql_database))
+    container.sql_guard.override(providers.Singleton(
+        lambda catalog: PglastSqlGuard(catalog.exposed_tables()), container.schema_catalog))
     container.sales_repository.override(
         providers.Singleton(InMemorySalesRepository, records, container.access_directory)
     )

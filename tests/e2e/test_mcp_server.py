@@ -119,3 +119,22 @@ async def test_whoami_over_stdio(stdio_client: Client) -> None:
     assert len(result.structured_content["stores"]) == 6
     me = await stdio_client.read_resource("zava://me")
     assert REGIONAL in me.contents[0].text
+
+
+async def test_the_sql_tools_answer_on_either_wiring(container: Container) -> None:
+    """execute_sales_query and get_multiple_table_schemas answer on the in-memory wiring too
+    (SQLite over the same data set; before, both failed there with an internal error)."""
+    server = build_server(container, caller=lambda: UserId(UUID(SEATTLE)))
+    async with Client(server) as client:
+        counted = await client.call_tool("execute_sales_query", {
+            "postgresql_query": "SELECT count(DISTINCT store_id) AS stores FROM orders"})
+        described = await client.call_tool("get_multiple_table_schemas",
+                                           {"table_names": ["stores", "orders"]})
+    assert not counted.is_error, counted.content
+    assert counted.structured_content is not None
+    assert counted.structured_content["rows"] == [[1]]  # the Seattle manager's one store
+    assert not described.is_error, described.content
+    assert described.structured_content is not None
+    tables = described.structured_content["tables"]
+    assert [t["table"] for t in tables] == ["retail.stores", "retail.orders"]
+    assert tables[0]["valid_values"]["name"] == ["Zava Retail Seattle"]
