@@ -201,6 +201,8 @@ def db_init(args: argparse.Namespace, settings: Settings) -> int:
         rows = sum(report.loaded.values())
         print(f"initialised: {len(report.migrations_applied)} migrations, {rows} rows",
               file=sys.stderr)
+    for change in report.distributed:
+        print(f"citus: {change}", file=sys.stderr)
     return 0
 
 
@@ -232,6 +234,14 @@ def db_status(args: argparse.Namespace, settings: Settings) -> int:
         d = state.dataset
         lines.append(f"demo data: scale {d['scale']}, seed {d['seed']}, anchor {d['anchor_date']}")
     lines += [f"  {table:<45} {count:>10,}" for table, count in state.row_counts.items()]
+    if state.citus_version:
+        lines.append(f"citus {state.citus_version}: distribution")
+        lines += [
+            f"  {t.table:<45} {t.kind:<12}"
+            + (f" by {t.distribution_column}, {t.shard_count} shards, colocation {t.colocation_id}"
+               if t.kind == "distributed" else "")
+            for t in state.distribution
+        ]
     print("\n".join(lines))
     return 0
 

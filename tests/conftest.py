@@ -54,7 +54,13 @@ def database(
 ) -> DatabaseEndpoints:
     """A real PostgreSQL with the Zava schema, the small demo dataset and the local model's
     product vectors (as a first `zava-mcp serve` leaves it)."""
-    endpoints = embedded_server.start()
+    return initialise_demo_database(embedded_server.start(), local_embeddings)
+
+
+def initialise_demo_database(
+    endpoints: DatabaseEndpoints, local_embeddings: LocalEmbeddingProvider
+) -> DatabaseEndpoints:
+    """`zava-mcp db init` with the test seed and anchor, then the product vectors."""
     provisioning.initialise(
         endpoints,
         provisioning.DemoDataRequest(seed=DEMO_SEED, scale="small", anchor=DEMO_ANCHOR),

@@ -35,13 +35,16 @@ WHERE g.model_id = e.model_id AND g.content_sha256 = e.content_sha256
   AND e.is_representative IS DISTINCT FROM (e.product_id::text = g.representative)
 """
 
+# updated_at comes from the inserted row, not a now() in DO UPDATE: Citus refuses non-IMMUTABLE
+# functions there ("functions used in the DO UPDATE SET clause of INSERTs on distributed tables
+# must be marked IMMUTABLE"); the value is the same transaction timestamp either way.
 _UPSERT_SQL = """
 INSERT INTO retail.product_description_embeddings
     (product_id, embedding, model_id, content_sha256, updated_at)
 VALUES (%s, %s::vector, %s, %s, now())
 ON CONFLICT (product_id) DO UPDATE
 SET embedding = EXCLUDED.embedding, model_id = EXCLUDED.model_id,
-    content_sha256 = EXCLUDED.content_sha256, updated_at = now()
+    content_sha256 = EXCLUDED.content_sha256, updated_at = EXCLUDED.updated_at
 """
 
 

@@ -35,10 +35,11 @@ from adapters.postgres.errors import UNREACHABLE, translate
 from adapters.postgres.pool import (
     AsyncConn,
     Reachability,
+    context_binding,
     mark_finished,
     retry_on_broken_connection,
 )
-from adapters.postgres.request_context import ContextSigner
+from adapters.postgres.request_context import PROPAGATE_CONTEXT, ContextSigner
 from adapters.postgres.user_limit import UserConcurrencyLimit
 from domain.errors import ServiceUnavailableError
 from domain.model import UserId
@@ -349,14 +350,15 @@ class DatabaseGateway:
 
     async def _begin(self, cursor: AsyncCursor[Any], user_id: UserId | None,
                      statement_timeout_s: float) -> None:
-        context = self._signer.sign(
-            "query", "" if user_id is None else str(user_id), cursor.connection.info.backend_pid
-        )
+        backend, propagate = context_binding(cursor.connection)
+        context = self._signer.sign("query", "" if user_id is None else str(user_id), backend)
         timeout_ms = int(statement_timeout_s * 1000)
         await cursor.execute("BEGIN READ ONLY")
         await cursor.execute(_SET_QUERY_CONTEXT, (
             context, str(timeout_ms), self._lock_timeout_ms, str(timeout_ms + 5000),
         ))
+        if propagate:  # a Citus coordinator: the workers need the context too (sql/030)
+            await cursor.execute(PROPAGATE_CONTEXT)
 
     @asynccontextmanager
     async def audit_session(self, *, outage_deadline: float | None = None
@@ -365,10 +367,13 @@ class DatabaseGateway:
         without an error."""
         deadline = self._now_plus_outage_wait() if outage_deadline is None else outage_deadline
         async with self._connection(self._audit_pool, deadline) as conn:
-            context = self._signer.sign("audit", "0", conn.info.backend_pid)
+            backend, propagate = context_binding(conn)
+            context = self._signer.sign("audit", "0", backend)
             async with pipelined(conn):
                 await conn.execute("BEGIN READ WRITE")
                 await conn.execute(_SET_AUDIT_CONTEXT, (context,))
+                if propagate:
+                    await conn.execute(PROPAGATE_CONTEXT)
             yield conn
             await conn.execute("COMMIT")
 

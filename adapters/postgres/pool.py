@@ -23,6 +23,7 @@ from tenacity import (
 )
 
 from adapters.postgres.errors import is_connection_error
+from adapters.postgres.request_context import BINDING_QUERY, GLOBAL_PID_QUERY
 
 AsyncConn = AsyncConnection[TupleRow]
 T = TypeVar("T")
@@ -65,10 +66,30 @@ async def retry_on_broken_connection(
     return result
 
 
-async def _configure(conn: AsyncConn) -> None:
+# What each connection's signed contexts are bound to, asked once as the pool opens it: the
+# backend pid on a single PostgreSQL; on a Citus cluster the global pid, with the context to be
+# propagated to the workers (access.propagate_context(), sql/030). The database's context check
+# (access.verified_context) decides which: the server signs what that function compares.
+_CONTEXT_BINDING: weakref.WeakKeyDictionary[AsyncConn, tuple[int, bool]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def configure_query_connection(conn: AsyncConn) -> None:
     # Autocommit so the pool's reset can run DISCARD ALL outside a transaction; every request
     # opens its own explicit transaction anyway.
     await conn.set_autocommit(True)
+    cur = await conn.execute(BINDING_QUERY)
+    pid, on_citus = await cur.fetchone() or (conn.info.backend_pid, False)
+    if on_citus:
+        cur = await conn.execute(GLOBAL_PID_QUERY)
+        (pid,) = await cur.fetchone() or (pid,)
+    _CONTEXT_BINDING[conn] = (int(pid), bool(on_citus))
+
+
+def context_binding(conn: AsyncConn) -> tuple[int, bool]:
+    """(backend id to sign, propagate to Citus workers) for a pooled connection."""
+    return _CONTEXT_BINDING.get(conn) or (conn.info.backend_pid, False)
 
 
 # Connections that DatabaseGateway already rolled back and discarded as their request ended (one
@@ -202,7 +223,7 @@ def make_query_pool(
         max_idle=max_idle_s,
         timeout=timeout_s,
         open=False,
-        configure=_configure,
+        configure=configure_query_connection,
         reset=_reset,
         check=_check,
         # prepare_threshold=None: psycopg never turns a repeated statement into a server-side

@@ -13,6 +13,7 @@ from psycopg import sql
 
 from adapters.demodata.generator import generate_dataset
 from adapters.demodata.loader import load_dataset
+from adapters.postgres import citus
 from adapters.postgres.migrations import apply_migrations, latest_version, schema_version
 from ports.database_server import DatabaseEndpoints
 
@@ -39,6 +40,7 @@ class InitReport:
     migrations_applied: list[str]
     loaded: dict[str, int] = field(default_factory=dict)
     already_initialised: bool = False
+    distributed: list[str] = field(default_factory=list)  # what the Citus step changed
 
 
 @dataclass
@@ -48,6 +50,9 @@ class DatabaseStatus:
     latest_version: int
     row_counts: dict[str, int]
     dataset: dict[str, Any] | None
+    # on a Citus coordinator: its version and each Zava table's place in the cluster
+    citus_version: str | None = None
+    distribution: list[citus.TableDistribution] = field(default_factory=list)
 
     @property
     def initialised(self) -> bool:
@@ -68,11 +73,16 @@ def initialise(
         reset_schemas(admin)
     with psycopg.connect(admin) as conn:
         fresh = schema_version(conn) is None
+        on_citus = citus.citus_version(conn) is not None
+        if on_citus:
+            citus.prepare_roles(conn)
+            conn.commit()
     try:
         applied = apply_migrations(admin)
         with psycopg.connect(admin) as conn:
             if _dataset_info(conn) is not None:
-                return InitReport(applied, already_initialised=True)
+                distributed = citus.distribute(admin) if on_citus else []
+                return InitReport(applied, already_initialised=True, distributed=distributed)
             dataset = generate_dataset(
                 seed=request.seed, anchor=request.anchor or _utc_today(),
                 scale=request.scale, products=request.products,
@@ -85,9 +95,10 @@ def initialise(
                     (request.seed, dataset.anchor, request.scale, counts.get("retail.products", 0),
                      dataset.checksum()),
                 )
+        distributed = citus.distribute(admin) if on_citus else []
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute("ANALYZE")
-        return InitReport(applied, loaded=counts)
+        return InitReport(applied, loaded=counts, distributed=distributed)
     except BaseException:
         if fresh:
             log.warning("initialisation failed; removing what it created")
@@ -118,7 +129,10 @@ def status(endpoints: DatabaseEndpoints) -> DatabaseStatus:
                 row = conn.execute(query).fetchone()
                 counts[table] = 0 if row is None else int(row[0])
             dataset = _dataset_info(conn)
-    return DatabaseStatus(endpoints.kind, version, latest_version(), counts, dataset)
+        on_citus = citus.citus_version(conn)
+        placement = citus.distribution(conn) if on_citus and version is not None else []
+    return DatabaseStatus(endpoints.kind, version, latest_version(), counts, dataset,
+                          on_citus, placement)
 
 
 def list_users(admin_url: str) -> list[dict[str, Any]]:

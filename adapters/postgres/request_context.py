@@ -20,6 +20,27 @@ from domain.errors import ConfigurationError
 
 Purpose = Literal["query", "audit"]
 
+# What the database binds a context to, asked once per connection: the backend pid on a single
+# PostgreSQL; on a Citus cluster (whose `db init` re-created the check with
+# citus_backend_gpid(), adapters/postgres/citus.py) the global pid, which the coordinator
+# backend shares with every worker backend serving it, and the context must then be
+# propagated to the workers (access.propagate_context(), sql/030).
+BINDING_QUERY = (
+    "SELECT pg_backend_pid(), coalesce((SELECT prosrc LIKE '%citus_backend_gpid()%'"
+    " FROM pg_proc WHERE oid = to_regprocedure('access.verified_context()')), false)"
+)
+GLOBAL_PID_QUERY = "SELECT citus_backend_gpid()"
+PROPAGATE_CONTEXT = "SELECT access.propagate_context()"
+
+
+def backend_binding(conn: psycopg.Connection) -> tuple[int, bool]:
+    """(the backend id to sign a context for, whether to propagate it to Citus workers)."""
+    row = conn.execute(BINDING_QUERY).fetchone()
+    pid, on_citus = row if row else (conn.info.backend_pid, False)
+    if on_citus:
+        (pid,) = conn.execute(GLOBAL_PID_QUERY).fetchone() or (pid,)
+    return int(pid), bool(on_citus)
+
 
 class ContextSigner:
     def __init__(self, key: bytes) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 
 from adapters.postgres.migrations import latest_version, schema_version
-from adapters.postgres.request_context import ContextSigner
+from adapters.postgres.request_context import PROPAGATE_CONTEXT, ContextSigner, backend_binding
 from domain.errors import ConfigurationError
 from domain.model import UserId
 
@@ -23,8 +23,11 @@ def verify_serving_database(query_url: str) -> None:
 def user_is_known(query_url: str, signer: ContextSigner, user_id: UserId) -> bool:
     """Whether the directory knows this user (asked as that user, like every request)."""
     with psycopg.connect(query_url, connect_timeout=10) as conn, conn.transaction():
-        context = signer.sign("query", str(user_id), conn.info.backend_pid)
+        backend, propagate = backend_binding(conn)
+        context = signer.sign("query", str(user_id), backend)
         conn.execute("SELECT set_config('zava.context', %s, true)", (context,))
+        if propagate:
+            conn.execute(PROPAGATE_CONTEXT)
         return conn.execute("SELECT 1 FROM access.current_user_profile()").fetchone() is not None
 
 

@@ -16,6 +16,7 @@ from adapters.postgres.pool import make_query_pool
 from adapters.postgres.request_context import ContextSigner
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
 from adapters.sqlguard.pglast_guard import PglastSqlGuard
+from domain.errors import ValidationError
 from domain.model import UserId
 from domain.services.sales_query import SalesQueryService
 from ports.database_server import DatabaseEndpoints
@@ -82,7 +83,15 @@ async def check_all(url: str, signer: ContextSigner, cases: list[tuple[object, s
             max_rows_cap=1000,
         )
         for user, sql in cases:
-            result = await service.execute(UserId(user.user_id), sql, max_rows=1000)
+            try:
+                result = await service.execute(UserId(user.user_id), sql, max_rows=1000)
+            except ValidationError as e:
+                # Citus cannot plan some joins of tenant tables that are not on the
+                # distribution column (`ON true`): it refuses them, which shows nothing out of
+                # scope either (a single PostgreSQL answers them all)
+                if "distributed planning" in str(e) or "only supported when" in str(e):
+                    continue
+                raise
             scope = {str(s) for s in user.store_ids}
             seen = {str(row[0]) for row in result.rows if row[0] is not None}
             assert seen <= scope, f"{user.display_name}: {sql} → {seen - scope}"

@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from adapters.demodata.reference import USERS, DemoUser
 from adapters.postgres.gateway import DatabaseGateway
-from adapters.postgres.pool import make_query_pool
+from adapters.postgres.pool import configure_query_connection, make_query_pool
 from adapters.postgres.request_context import ContextSigner
 from domain.model import UserId
 from ports.database_server import DatabaseEndpoints
@@ -96,14 +96,11 @@ async def test_a_prepared_statement_does_not_outlive_its_request(
             await execute_what_another_user_prepared(DatabaseGateway(pool, signer))
 
 
-async def test_without_discard_all_the_prepared_plan_would_leak(
+async def prepared_plan_without_discard_all(
     database: DatabaseEndpoints, signer: ContextSigner
-) -> None:
-    # The test above can fail: a pool that only RESETs settings between requests lets Seattle
-    # run head office's plan, store list folded in, and see every store.
-    async def autocommit(conn: psycopg.AsyncConnection) -> None:
-        await conn.set_autocommit(True)
-
+) -> set[str]:
+    """What Seattle sees EXECUTEing head office's prepared statement through a pool that only
+    RESETs settings between requests (no DISCARD ALL)."""
     async def reset_settings_only(conn: psycopg.AsyncConnection) -> None:
         await conn.execute("RESET ALL")
 
@@ -113,10 +110,18 @@ async def test_without_discard_all_the_prepared_plan_would_leak(
         DISCARD_SESSION_STATE = "RESET ALL"
 
     misconfigured = AsyncConnectionPool(
-        database.query_url, min_size=1, max_size=1, open=False, configure=autocommit,
-        reset=reset_settings_only,
+        database.query_url, min_size=1, max_size=1, open=False,
+        configure=configure_query_connection, reset=reset_settings_only,
     )
     async with one_connection(misconfigured):
-        seen = await execute_what_another_user_prepared(
+        return await execute_what_another_user_prepared(
             SettingsOnlyDatabase(misconfigured, signer))
+
+
+async def test_without_discard_all_the_prepared_plan_would_leak(
+    database: DatabaseEndpoints, signer: ContextSigner
+) -> None:
+    # The test above can fail: a pool that only RESETs settings between requests lets Seattle
+    # run head office's plan, store list folded in, and see every store.
+    seen = await prepared_plan_without_discard_all(database, signer)
     assert seen == own_stores(HEAD_OFFICE) != own_stores(SEATTLE)

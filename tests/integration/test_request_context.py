@@ -1,5 +1,9 @@
 """The RLS context cannot be forged from SQL: only a value signed with the server's key, for
-this backend, issued moments ago, is honoured. Anything else means "nobody"."""
+this backend, issued moments ago, is honoured. Anything else means "nobody".
+
+The same tests run on a Citus cluster (tests/integration/citus/), where "this backend" is the
+Citus global pid and the context is propagated to the workers: hence `backend(conn)` and
+`stores_seen` propagating where the database asks for it."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import psycopg
 import pytest
 
 from adapters.demodata.reference import USERS
-from adapters.postgres.request_context import ContextSigner
+from adapters.postgres.request_context import PROPAGATE_CONTEXT, ContextSigner, backend_binding
 from ports.database_server import DatabaseEndpoints
 
 pytestmark = pytest.mark.integration
@@ -19,10 +23,22 @@ HEAD_OFFICE = USERS[-1]
 COUNT_STORES = "SELECT count(DISTINCT store_id) FROM retail.orders"
 
 
+def backend(conn: psycopg.Connection) -> int:
+    """The backend id a context for this connection is bound to (pid, or Citus global pid)."""
+    return backend_binding(conn)[0]
+
+
+def set_context(conn: psycopg.Connection, context: str) -> None:
+    """As the server does: set_config, then (on Citus) propagate to the workers."""
+    conn.execute("SELECT set_config('zava.context', %s, true)", (context,))
+    if backend_binding(conn)[1]:
+        conn.execute(PROPAGATE_CONTEXT)
+
+
 def stores_seen(conn: psycopg.Connection, context: str | None) -> int:
     with conn.transaction(force_rollback=True):
         if context is not None:
-            conn.execute("SELECT set_config('zava.context', %s, true)", (context,))
+            set_context(conn, context)
         row = conn.execute(COUNT_STORES).fetchone()
     assert row is not None
     return int(row[0])
@@ -30,12 +46,12 @@ def stores_seen(conn: psycopg.Connection, context: str | None) -> int:
 
 @pytest.fixture
 def conn(database: DatabaseEndpoints):
-    with psycopg.connect(database.query_url) as conn:
+    with psycopg.connect(database.query_url, autocommit=True) as conn:
         yield conn
 
 
 def test_a_signed_context_is_honoured(conn: psycopg.Connection, signer: ContextSigner) -> None:
-    pid = conn.info.backend_pid
+    pid = backend(conn)
     assert stores_seen(conn, signer.sign("query", str(SEATTLE.user_id), pid)) == 1
     assert stores_seen(conn, signer.sign("query", str(HEAD_OFFICE.user_id), pid)) == 8
 
@@ -55,7 +71,7 @@ def test_the_seed_style_plain_user_id_is_ignored(conn: psycopg.Connection) -> No
 def test_changing_the_subject_breaks_the_signature(
     conn: psycopg.Connection, signer: ContextSigner
 ) -> None:
-    valid = signer.sign("query", str(SEATTLE.user_id), conn.info.backend_pid)
+    valid = signer.sign("query", str(SEATTLE.user_id), backend(conn))
     forged = valid.replace(str(SEATTLE.user_id), str(HEAD_OFFICE.user_id))
     assert stores_seen(conn, forged) == 0
 
@@ -63,14 +79,14 @@ def test_changing_the_subject_breaks_the_signature(
 def test_a_key_guess_is_not_honoured(conn: psycopg.Connection) -> None:
     guess = ContextSigner(bytes(64))
     assert stores_seen(conn, guess.sign("query", str(HEAD_OFFICE.user_id),
-                                        conn.info.backend_pid)) == 0
+                                        backend(conn))) == 0
 
 
 def test_a_context_from_another_backend_is_not_honoured(
     conn: psycopg.Connection, signer: ContextSigner, database: DatabaseEndpoints
 ) -> None:
     with psycopg.connect(database.query_url) as other:
-        stolen = signer.sign("query", str(HEAD_OFFICE.user_id), other.info.backend_pid)
+        stolen = signer.sign("query", str(HEAD_OFFICE.user_id), backend(other))
     assert stores_seen(conn, stolen) == 0
 
 
@@ -79,13 +95,13 @@ def test_a_stale_context_is_not_honoured(
 ) -> None:
     ten_minutes_ago = time.time_ns() - 600 * 10**9
     monkeypatch.setattr(time, "time_ns", lambda: ten_minutes_ago)
-    stale = signer.sign("query", str(HEAD_OFFICE.user_id), conn.info.backend_pid)
+    stale = signer.sign("query", str(HEAD_OFFICE.user_id), backend(conn))
     monkeypatch.undo()
     assert stores_seen(conn, stale) == 0
 
 
 def test_an_audit_context_grants_no_rows(conn: psycopg.Connection, signer: ContextSigner) -> None:
-    audit = signer.sign("audit", str(HEAD_OFFICE.user_id), conn.info.backend_pid)
+    audit = signer.sign("audit", str(HEAD_OFFICE.user_id), backend(conn))
     assert stores_seen(conn, audit) == 0
 
 
@@ -115,8 +131,7 @@ def test_the_audit_path_refuses_the_query_role(
 ) -> None:
     with conn.transaction(force_rollback=True):
         conn.execute("SET TRANSACTION READ WRITE")
-        conn.execute("SELECT set_config('zava.context', %s, true)",
-                     (signer.sign("query", str(HEAD_OFFICE.user_id), conn.info.backend_pid),))
+        set_context(conn, signer.sign("query", str(HEAD_OFFICE.user_id), backend(conn)))
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="signed audit context"):
             conn.execute("SELECT audit.append_tool_calls('[]'::jsonb)")
 
@@ -131,4 +146,4 @@ async def test_the_signed_context_never_appears_in_statement_text(
             texts = [r[0] for r in admin.execute(
                 "SELECT query FROM pg_stat_activity WHERE usename = 'zava_query'")]
     assert texts
-    assert not any("v1|query|" in (t or "") for t in texts)
+    assert not any("|query|" in (t or "") for t in texts)

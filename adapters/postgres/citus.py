@@ -1,0 +1,249 @@
+"""The Zava schema on a Citus cluster (`zava-mcp db init` against a Citus coordinator).
+
+What Citus needs that a single PostgreSQL does not (each measured on a real cluster, see the
+tests in tests/integration/citus/):
+- Citus runs DDL on the workers by connecting as the current role: the owner role must be able
+  to log in (with its password in the coordinator's ~/.pgpass, see the README).
+- Reference tables are copied to every node: the access directory and the context key must be
+  among them, because the row-level security policies run on the workers' shards and read them.
+- Tenant tables are distributed by store_id and co-located; the two tenant-to-tenant foreign
+  keys are dropped around the distribution and re-created, and the table comments (which the
+  schema tool serves) are re-applied, because converting the first reference table turns its
+  foreign-key neighbours into Citus local tables and loses both.
+- The statement-level rollup triggers (transition tables) cannot run on distributed tables:
+  they are dropped and the rollups are refreshed by `zava-mcp db refresh-rollups`.
+- The signed request context is bound to Citus's global pid (the same on the coordinator
+  backend and on every worker backend serving it) instead of the local backend pid.
+Everything here is idempotent: a second `db init` finds everything in place and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+OWNER_ROLE = "zava_owner"
+QUERY_ROLE = "zava_query"
+# Copied to every node: the policies on the workers' shards read the access directory and
+# verify contexts with the key. Parents before children (foreign keys).
+ACCESS_REFERENCE_TABLES = ("access.context_key", "access.app_users", "access.user_store_access")
+_REFERENCE_ORDER = (
+    "retail.regions", "retail.stores", "retail.categories", "retail.product_types",
+    "retail.products", "retail.product_description_embeddings",
+)
+# The query role's settings on every node (ALTER ROLE ... SET, which Citus propagates):
+# - the policy's access function reads reference tables from inside a shard query;
+# - SET LOCAL of the signed context travels to the workers with the transaction;
+# - no query role's statement text in pg_stat_activity (a propagated SET LOCAL carries the
+#   signed context as text: no other session of the role may read it there).
+QUERY_ROLE_SETTINGS = {
+    "citus.allow_nested_distributed_execution": "on",
+    "citus.propagate_set_commands": "local",
+    "track_activities": "off",
+}
+_CONTEXT_FUNCTION = "access.verified_context()"
+
+
+class CitusSetupError(RuntimeError):
+    """The coordinator is not set up the way the distributed schema needs."""
+
+
+@dataclass(frozen=True)
+class TableDistribution:
+    table: str
+    kind: str  # 'reference', 'distributed', 'local' (on the coordinator only)
+    distribution_column: str | None
+    colocation_id: int | None
+    shard_count: int
+
+
+def citus_version(conn: psycopg.Connection) -> str | None:
+    row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'citus'").fetchone()
+    return None if row is None else str(row[0])
+
+
+def prepare_roles(conn: psycopg.Connection) -> None:
+    """Before the migrations: the owner must log in, because Citus sends the migrations' DDL
+    to the workers as the owner. Run by the admin, before sql/001 would create it NOLOGIN."""
+    exists = conn.execute(
+        "SELECT rolcanlogin FROM pg_roles WHERE rolname = %s", (OWNER_ROLE,)
+    ).fetchone()
+    if exists is None:
+        conn.execute(sql.SQL(
+            "CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"
+        ).format(sql.Identifier(OWNER_ROLE)))
+    elif not exists[0]:
+        conn.execute(sql.SQL("ALTER ROLE {} LOGIN").format(sql.Identifier(OWNER_ROLE)))
+
+
+def distribute(admin_url: str) -> list[str]:
+    """Make the access and reference tables reference tables and distribute the tenant tables;
+    return what it changed (nothing on a second run)."""
+    changed: list[str] = []
+    with psycopg.connect(admin_url) as conn:
+        kinds = dict(conn.execute(
+            "SELECT table_name, kind FROM zava_meta.table_distribution"
+        ).fetchall())
+        colocate = dict(conn.execute(
+            "SELECT table_name, colocate_with FROM zava_meta.table_distribution"
+            " WHERE colocate_with IS NOT NULL"
+        ).fetchall())
+        done = _citus_tables(conn)
+        references = [*ACCESS_REFERENCE_TABLES, *_REFERENCE_ORDER,
+                      *sorted(t for t, k in kinds.items()
+                              if k == "reference" and t not in _REFERENCE_ORDER)]
+        tenants = sorted((t for t, k in kinds.items() if k == "distributed"),
+                         key=lambda t: (t in colocate, t))
+        pending = [t for t in (*references, *tenants) if done.get(t) is None]
+        if pending:
+            with conn.transaction():
+                conn.execute("SET LOCAL citus.multi_shard_modify_mode = 'sequential'")
+                comments = _comments(conn, pending)
+                foreign_keys = _tenant_foreign_keys(conn, tenants)
+                _drop_rollup_triggers(conn)
+                for name, table, _ in foreign_keys:
+                    conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                        _table(table), sql.Identifier(name)))
+                for table in references:
+                    if table in pending:
+                        conn.execute("SELECT create_reference_table(%s::regclass)", (table,))
+                        changed.append(f"{table}: reference")
+                for table in tenants:
+                    if table in pending:
+                        conn.execute(
+                            "SELECT create_distributed_table(%s::regclass, 'store_id',"
+                            " colocate_with => %s)", (table, colocate.get(table, "default")))
+                        changed.append(f"{table}: distributed by store_id")
+                for name, table, definition in foreign_keys:
+                    conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
+                        _table(table), sql.Identifier(name)) + sql.SQL(definition))
+                for statement in comments:
+                    conn.execute(statement)
+        changed += _configure_query_role(conn)
+        changed += _bind_context_to_global_pid(conn)
+        conn.commit()
+    return changed
+
+
+def distribution(conn: psycopg.Connection) -> list[TableDistribution]:
+    """Each Zava table's place in the cluster, for `db status`."""
+    rows = conn.execute(
+        """
+        SELECT t.table_name::text, t.citus_table_type, t.distribution_column,
+               t.colocation_id, t.shard_count
+        FROM citus_tables AS t
+        JOIN pg_class AS c ON c.oid = t.table_name
+        WHERE c.relnamespace::regnamespace::text IN ('retail', 'access', 'audit', 'zava_meta')
+        ORDER BY 1
+        """
+    ).fetchall()
+    return [TableDistribution(r[0], r[1], None if r[2] in (None, "<none>") else r[2], r[3],
+                              int(r[4])) for r in rows]
+
+
+def context_binding(conn: psycopg.Connection) -> str:
+    """Which backend id the database binds a signed context to: 'pid' or 'global pid'."""
+    row = conn.execute(
+        "SELECT prosrc FROM pg_proc WHERE oid = %s::regprocedure", (_CONTEXT_FUNCTION,)
+    ).fetchone()
+    return "global pid" if row and "citus_backend_gpid()" in row[0] else "pid"
+
+
+def _citus_tables(conn: psycopg.Connection) -> dict[str, str]:
+    return {r[0]: r[1] for r in conn.execute(
+        "SELECT logicalrelid::regclass::text, partmethod FROM pg_dist_partition"
+    )}
+
+
+def _table(name: str) -> sql.Composable:
+    return sql.Identifier(*name.split("."))
+
+
+def _comments(conn: psycopg.Connection, tables: list[str]) -> list[sql.Composed]:
+    """COMMENT statements that restore the tables' and columns' comments."""
+    rows = conn.execute(
+        """
+        SELECT d.objoid::regclass::text, a.attname, d.description
+        FROM pg_description AS d
+        LEFT JOIN pg_attribute AS a ON a.attrelid = d.objoid AND a.attnum = d.objsubid
+        WHERE d.classoid = 'pg_class'::regclass AND d.objoid = ANY (%s::regclass[])
+        """, (tables,),
+    ).fetchall()
+    statements = []
+    for table, column, text in rows:
+        target = (sql.SQL("TABLE {}").format(_table(table)) if column is None else
+                  sql.SQL("COLUMN {}.{}").format(_table(table), sql.Identifier(column)))
+        statements.append(sql.SQL("COMMENT ON {} IS {}").format(target, sql.Literal(text)))
+    return statements
+
+
+def _tenant_foreign_keys(
+    conn: psycopg.Connection, tenants: list[str]
+) -> list[tuple[str, str, str]]:
+    """(name, table, definition) of the foreign keys between tenant tables."""
+    rows = conn.execute(
+        """
+        SELECT conname, conrelid::regclass::text, pg_get_constraintdef(oid)
+        FROM pg_constraint
+        WHERE contype = 'f' AND conrelid = ANY (%(t)s::regclass[])
+          AND confrelid = ANY (%(t)s::regclass[])
+        ORDER BY conrelid::regclass::text, conname
+        """, {"t": tenants},
+    ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def _drop_rollup_triggers(conn: psycopg.Connection) -> None:
+    for name, table in conn.execute(
+        "SELECT tgname, tgrelid::regclass::text FROM pg_trigger"
+        " WHERE NOT tgisinternal AND tgname LIKE '%%sales_rollup%%'"
+        " AND tgrelid::regclass::text LIKE 'retail.%%'"
+    ).fetchall():
+        conn.execute(sql.SQL("DROP TRIGGER {} ON {}").format(sql.Identifier(name), _table(table)))
+
+
+def _configure_query_role(conn: psycopg.Connection) -> list[str]:
+    current = dict(
+        setting.split("=", 1)
+        for (config,) in conn.execute(
+            "SELECT coalesce(setconfig, '{}') FROM pg_db_role_setting"
+            " WHERE setrole = %s::regrole AND setdatabase = 0", (QUERY_ROLE,))
+        for setting in config
+    )
+    changed = []
+    for name, value in QUERY_ROLE_SETTINGS.items():
+        if current.get(name) != value:
+            conn.execute(sql.SQL("ALTER ROLE {} SET {} = {}").format(
+                sql.Identifier(QUERY_ROLE), sql.Identifier(*name.split(".")), sql.Literal(value)))
+            changed.append(f"{QUERY_ROLE}: {name} = {value}")
+    return changed
+
+
+def _bind_context_to_global_pid(conn: psycopg.Connection) -> list[str]:
+    """Re-create the context check with citus_backend_gpid() in place of pg_backend_pid():
+    the same function in every other respect (whatever migration defined it last), on the
+    coordinator and, as a distributed function, on every worker."""
+    if context_binding(conn) == "global pid":
+        return []
+    (definition,) = conn.execute(
+        "SELECT pg_get_functiondef(%s::regprocedure)", (_CONTEXT_FUNCTION,)
+    ).fetchone() or (None,)
+    if definition is None or definition.count("pg_backend_pid()") != 1:
+        raise CitusSetupError(
+            "access.verified_context() does not compare the context's backend with"
+            " pg_backend_pid() exactly once: cannot bind it to the Citus global pid"
+        )
+    # the global pid has 11 or more digits; the local pid pattern allowed at most 10
+    widened = definition.replace("pg_backend_pid()", "citus_backend_gpid()").replace(
+        r"\|[0-9]{1,10}\|", r"\|[0-9]{1,20}\|")
+    if r"\|[0-9]{1,20}\|" not in widened:
+        raise CitusSetupError("access.verified_context(): unexpected context pattern")
+    conn.execute("SET LOCAL ROLE zava_owner")
+    conn.execute(widened)
+    conn.execute("RESET ROLE")
+    return ["access.verified_context(): bound to citus_backend_gpid()"]
