@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--anchor", type=_iso_date, help="last day of the demo data (default today)")
     init.add_argument("--reset", action="store_true", help="drop and rebuild everything")
     db_commands.add_parser("status", help="schema version, row counts, embedded or external")
+    db_commands.add_parser(
+        "refresh-rollups",
+        help="recompute the daily sales rollups from the orders (Citus: after every load)",
+    )
     db_commands.add_parser("url", help="print the query role's connection string (for psql)")
     db_commands.add_parser("stop", help="stop the embedded database server")
 
@@ -148,6 +152,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "demo": ops_commands.demo,
         "db init": commands.db_init,
         "db status": commands.db_status,
+        "db refresh-rollups": commands.db_refresh_rollups,
         "db url": commands.db_url,
         "db stop": commands.db_stop,
         "embeddings build": commands.embeddings_build,

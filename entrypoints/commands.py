@@ -246,6 +246,15 @@ def db_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def db_refresh_rollups(args: argparse.Namespace, settings: Settings) -> int:
+    endpoints = database_server_for(settings).start()
+    if not endpoints.admin_url:
+        raise ConfigurationError("refreshing the rollups needs ZAVA_ADMIN_DATABASE_URL")
+    days = provisioning.refresh_rollups(endpoints.admin_url)
+    print(f"sales rollups refreshed: {days:,} store-days", file=sys.stderr)
+    return 0
+
+
 def db_url(args: argparse.Namespace, settings: Settings) -> int:
     server = database_server_for(settings)
     if isinstance(server, EmbeddedPostgresServer):

@@ -135,6 +135,19 @@ def status(endpoints: DatabaseEndpoints) -> DatabaseStatus:
                           on_citus, placement)
 
 
+def refresh_rollups(admin_url: str) -> int:
+    """Recompute the daily sales rollups from the orders, in one transaction (readers see the
+    old rollups until it commits); return the store-days they hold. A single PostgreSQL keeps
+    them exact with triggers and needs this only for repairs; on Citus, where those triggers
+    cannot run on distributed tables, it is the refresh to run after loads or on a schedule."""
+    with psycopg.connect(admin_url) as conn:
+        conn.execute("SET LOCAL ROLE zava_owner")
+        conn.execute("SELECT retail.rebuild_sales_rollups()")
+        row = conn.execute("SELECT count(*) FROM retail.daily_store_sales").fetchone()
+        conn.commit()
+    return 0 if row is None else int(row[0])
+
+
 def list_users(admin_url: str) -> list[dict[str, Any]]:
     with psycopg.connect(admin_url) as conn:
         rows = conn.execute(

@@ -90,11 +90,3 @@ def test_foreign_keys_respect_colocation(catalog: dict) -> None:
         elif kinds[target] == "distributed":
             pairs = dict(zip(columns, referenced, strict=True))
             assert pairs.get("store_id") == "store_id", f"{name} {columns} lacks store_id"
-
-
-def test_distribute_script_names_only_classified_tables() -> None:
-    from adapters.postgres.migrations import SQL_DIR
-
-    script = (SQL_DIR / "citus" / "distribute.sql").read_text()
-    assert "zava_meta.table_distribution" in script
-    assert "create_distributed_table('retail.customers', 'store_id')" in script
