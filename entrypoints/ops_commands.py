@@ -109,7 +109,7 @@ async def _tour(container: Container, console: Console) -> None:
         for user in DEMO_USERS:
             current[0] = UserId(UUID(str(user.user_id)))
             me = await _call(client, "whoami", {})
-            stores = ", ".join(s["name"].removeprefix("Zava Retail ") for s in me["stores"])
+            stores = ", ".join(s["store"].removeprefix("Zava Retail ") for s in me["stores"])
             console.print(f"[bold cyan]{me['display_name']}[/] ({me['role']}) sees: {stores}")
         for question in QUESTIONS:
             console.rule(f"[bold]{question.title}")

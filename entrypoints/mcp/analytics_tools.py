@@ -350,14 +350,14 @@ def add_analytics_tools(
         by: Annotated[Literal["revenue", "units", "margin"], Field(
             description="Rank by revenue (USD), units sold or gross margin (USD).")
         ] = "revenue",
-        limit: Annotated[int, Field(description="How many products (1..50).")] = 10,
+        max_rows: Annotated[int, Field(description="How many products (1..50).")] = 10,
     ) -> Annotated[CallToolResult, TopProductsResult]:
         """The best-selling products of a period, ranked by revenue, units or gross margin,
         with each product's SKU, category, revenue, units and margin."""
         return await ask(
             "get_top_products",
-            {"time_period": time_period, "store": store, "by": by, "limit": limit},
-            lambda service, user: service.top_products(user, time_period, store, by, limit),
+            {"time_period": time_period, "store": store, "by": by, "max_rows": max_rows},
+            lambda service, user: service.top_products(user, time_period, store, by, max_rows),
             to_top_products)
 
     @tools.add
@@ -384,12 +384,13 @@ def add_analytics_tools(
         threshold: Annotated[int | None, Field(
             description="Alert when stock is at or below this many units instead of each "
             "item's own reorder point.")] = None,
-        limit: Annotated[int, Field(description="Most alerts to return (1..200).")] = 50,
+        max_rows: Annotated[int, Field(description="Most alerts to return (1..200).")] = 50,
     ) -> Annotated[CallToolResult, InventoryAlertsResult]:
         """Products running low: stock at or below the reorder point (or a threshold), best
         sellers first (units sold in the last 30 days), with the shortfall and the days of
         stock left at the recent sales rate. Use it for "what should we reorder?"."""
         return await ask(
-            "get_inventory_alerts", {"store": store, "threshold": threshold, "limit": limit},
-            lambda service, user: service.inventory_alerts(user, store, threshold, limit),
+            "get_inventory_alerts",
+            {"store": store, "threshold": threshold, "max_rows": max_rows},
+            lambda service, user: service.inventory_alerts(user, store, threshold, max_rows),
             to_inventory_alerts)

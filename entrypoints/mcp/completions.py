@@ -3,7 +3,7 @@ and the prompts, registered by build_server (entrypoints/mcp/server.py).
 
 - `zava://schema/{table}`, argument `table`: the retail tables a model may query;
 - prompt `analyze_store_performance`, argument `store`: the stores the caller may see (never
-  another tenant's: the caller is resolved per request, as for tools), and `period`: the named
+  another tenant's: the caller is resolved per request, as for tools), and `time_period`: the named
   periods, or the year, quarter and month forms once a year is typed;
 - anything else (free-text arguments such as `find_products`' `need`, unknown prompts): no
   suggestions, an empty list (not an error), as the protocol asks.
@@ -92,6 +92,6 @@ def register_completions(
         if ref.name == STORE_PROMPT:
             if argument.name == "store":
                 return completion_of(await visible_stores(argument.value))
-            if argument.name == "period":
+            if argument.name == "time_period":
                 return completion_of(complete_period(argument.value))
         return None

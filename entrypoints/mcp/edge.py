@@ -35,7 +35,8 @@ DEFAULT_ANSWER_MAX_BYTES = 32_768
 
 class StoreInfo(BaseModel):
     store_id: str
-    name: str
+    store: str = Field(description="the store's name, as the tools' store argument takes it and"
+                       " as their answers name it")
     city: str
     is_online: bool
     region: str

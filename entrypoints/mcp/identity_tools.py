@@ -35,7 +35,7 @@ def to_who_am_i(scope: AccessScope) -> WhoAmI:
         email=scope.email,
         role=scope.role.value,
         stores=[
-            StoreInfo(store_id=str(s.store_id), name=s.name, city=s.city,
+            StoreInfo(store_id=str(s.store_id), store=s.name, city=s.city,
                       is_online=s.is_online, region=s.region)
             for s in scope.stores
         ],

@@ -11,12 +11,13 @@ from domain.time_period import accepted_forms
 
 def register_prompts(server: MCPServer) -> None:
     @server.prompt(title="Analyze store performance")
-    def analyze_store_performance(store: str, period: str = "last_30_days") -> str:
+    def analyze_store_performance(store: str, time_period: str = "last_30_days") -> str:
         """Analyse how a store is doing over a period and recommend actions."""
         return (
             f"Analyse the performance of the Zava store \"{store}\" over the period "
-            f"\"{period}\".\n\n"
-            f"1. Call get_store_performance with store=\"{store}\" and time_period=\"{period}\"."
+            f"\"{time_period}\".\n\n"
+            f"1. Call get_store_performance with store=\"{store}\" and"
+            f" time_period=\"{time_period}\"."
             " Report revenue, orders, average order value and gross margin with their change"
             " vs the previous period, and explain the insights it lists.\n"
             f"2. Call get_sales_trend for the same store and period (granularity week, or day"

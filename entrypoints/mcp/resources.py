@@ -55,7 +55,7 @@ def register_resources(server: MCPServer, container: Container, caller: CallerRe
         service = container.sales_analytics_service()
         visible = await read_resource(lambda: service.visible_stores(known(caller())))
         return "[" + ",".join(
-            StoreInfo(store_id=str(s.store_id), name=s.name, city=s.city, is_online=s.is_online,
+            StoreInfo(store_id=str(s.store_id), store=s.name, city=s.city, is_online=s.is_online,
                       region=s.region).model_dump_json()
             for s in visible
         ) + "]"

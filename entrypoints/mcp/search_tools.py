@@ -29,12 +29,17 @@ CATEGORIES_HINT = (
 
 
 class ProductHit(BaseModel):
+    rank: int = Field(description="1 = best match; the products are listed in this order, the"
+                      " search mode's ranking (see mode)")
     sku: str
     name: str
     category: str
     product_type: str
     price: float = Field(description="list price, USD")
-    similarity: float = Field(description="how close in meaning to the request, 0..1")
+    similarity: float = Field(description="vector similarity of the product's description to the"
+                              " request (1 - cosine distance of their embeddings), 0..1; in"
+                              " hybrid mode the rank also weighs matching words, so a product"
+                              " can rank above one with a higher similarity")
     stock_at_your_stores: int = Field(description="units in stock at the stores you may see")
     description: str
 
@@ -43,20 +48,23 @@ class ProductSearchResults(Rows):
     ROWS = "products"
     NARROW = "Ask for fewer products (max_rows) or raise similarity_threshold."
 
-    products: list[ProductHit] = Field(description="best matches first")
+    products: list[ProductHit] = Field(description="in rank order, best match first")
     row_count: int
-    mode: str = Field(description="hybrid (meaning + words), vector or full_text")
-    similarity_threshold: float
+    mode: str = Field(description="how the products are ranked: hybrid (reciprocal rank fusion"
+                      " of the vector and the full-text ranking), vector (similarity alone) or"
+                      " full_text (word matches alone)")
+    similarity_threshold: float = Field(description="products below this similarity are left"
+                                        " out")
 
 
 def to_product_search_results(result: ProductSearchResult) -> ProductSearchResults:
     return ProductSearchResults(
         products=[
-            ProductHit(sku=p.sku, name=p.name, category=p.category,
+            ProductHit(rank=rank, sku=p.sku, name=p.name, category=p.category,
                        product_type=p.product_type, price=float(p.base_price),
                        similarity=p.similarity, stock_at_your_stores=p.stock_units,
                        description=p.description)
-            for p in result.products
+            for rank, p in enumerate(result.products, start=1)
         ],
         row_count=result.row_count,
         mode=result.mode.value,
@@ -118,9 +126,10 @@ def add_search_tools(
     ) -> Annotated[CallToolResult, ProductSearchResults]:
         """Find Zava products by what they are for, not only by their exact name: "something
         to cut branches" finds pruning shears and loppers. Combines meaning (vector
-        embeddings) with keywords. Each product has a similarity in [0, 1], its list price and
-        the stock at the stores the signed-in user may see. Use it before writing SQL about a
-        kind of product, to learn the exact product names and SKUs."""
+        embeddings) with keywords. Products come in rank order (rank 1 first), each with its
+        vector similarity in [0, 1], its list price and the stock at the stores the signed-in
+        user may see. Use it before writing SQL about a kind of product, to learn the exact
+        product names and SKUs."""
         user_id = caller()
         arguments = {
             "query_description": query_description, "max_rows": max_rows,

@@ -143,8 +143,8 @@ async def test_top_products_and_inventory_alerts(client_for, database: DatabaseE
                                                  ) -> None:
     async with client_for(SEATTLE_MANAGER) as client:
         top = await client.call_tool("get_top_products",
-                                     {"time_period": "2026-Q1", "by": "units", "limit": 5})
-        alerts = await client.call_tool("get_inventory_alerts", {"limit": 200})
+                                     {"time_period": "2026-Q1", "by": "units", "max_rows": 5})
+        alerts = await client.call_tool("get_inventory_alerts", {"max_rows": 200})
     assert not top.is_error, top.content
     products = top.structured_content["products"]
     assert [p["rank"] for p in products] == [1, 2, 3, 4, 5]
@@ -167,7 +167,7 @@ async def test_stores_resource_and_prompt(client_for, user) -> None:
     async with client_for(user) as client:
         stores = await client.read_resource("zava://stores")
         prompt = await client.get_prompt("analyze_store_performance",
-                                         {"store": "Seattle", "period": "last_quarter"})
+                                         {"store": "Seattle", "time_period": "last_quarter"})
     text = stores.contents[0].text
     assert text.count('"store_id"') == len(user.store_ids)
     assert all(NAMES[s] in text for s in user.store_ids)

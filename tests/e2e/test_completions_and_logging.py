@@ -52,7 +52,7 @@ async def test_capabilities_and_completions_in_process(tmp_path: Path, mode: Any
     async with Client(_server(tmp_path, REGIONAL), mode=mode) as client:
         tables = await client.complete(SCHEMA, {"name": "table", "value": "order"})
         stores = await client.complete(ANALYZE, {"name": "store", "value": ""})
-        period = await client.complete(ANALYZE, {"name": "period", "value": "last_q"},
+        period = await client.complete(ANALYZE, {"name": "time_period", "value": "last_q"},
                                        context_arguments={"store": "Seattle"})
         free_text = await client.complete(
             PromptReference(type="ref/prompt", name="find_products"),

@@ -198,7 +198,7 @@ async def _visible_store_ids(server: RunningServer, token: str) -> set[str]:
 async def test_whoami_is_the_token_subject(server: RunningServer) -> None:
     seattle = await _call(server, _token(SEATTLE), "whoami", {})
     assert seattle["user_id"] == SEATTLE
-    assert [s["name"] for s in seattle["stores"]] == ["Zava Retail Seattle"]
+    assert [s["store"] for s in seattle["stores"]] == ["Zava Retail Seattle"]
     head_office = await _call(server, _token(HEAD_OFFICE), "whoami", {})
     assert head_office["role"] == "head_office"
     assert len(head_office["stores"]) == 8

@@ -52,7 +52,7 @@ async def test_whoami_in_process(container: Container, user: str) -> None:
     assert content["user_id"] == user
     assert len(content["stores"]) == EXPECTED_STORE_COUNTS[user]
     if user == SEATTLE:
-        assert content["stores"][0]["name"] == "Zava Retail Seattle"
+        assert content["stores"][0]["store"] == "Zava Retail Seattle"
         assert content["role"] == "store_manager"
 
 

@@ -60,6 +60,20 @@ async def test_searching_through_a_client(container: Container) -> None:
     assert all(0 <= p["similarity"] <= 1 for p in content["products"])
     assert all(p["stock_at_your_stores"] > 0 for p in content["products"])
     assert content["mode"] == "hybrid"
+    # listed in the order of the rank each carries (hybrid: not necessarily by similarity)
+    assert [p["rank"] for p in content["products"]] == list(range(1, content["row_count"] + 1))
+
+
+async def test_the_answer_says_what_similarity_and_rank_are(container: Container) -> None:
+    async with Client(build_server(container, caller=lambda: SEATTLE_MANAGER)) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    schema = tools["semantic_search_products"].output_schema
+    assert schema is not None
+    hit = schema["$defs"]["ProductHit"]["properties"]
+    assert "cosine distance" in hit["similarity"]["description"]
+    assert "rank also weighs matching words" in hit["similarity"]["description"]
+    assert "1 = best match" in hit["rank"]["description"]
+    assert next(iter(hit)) == "rank"
 
 
 async def test_bad_input_is_a_validation_error(container: Container) -> None:
