@@ -7,7 +7,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from ports.cache import CacheStore
+from ports.cache import CacheStore, DataVersionSource, FunctionVolatility
 from ports.metrics import Metrics
 
 
@@ -72,7 +72,7 @@ class MemoryCacheStore(CacheStore):
             self._bytes -= len(entry[1])
 
 
-class StaticDataVersion:
+class StaticDataVersion(DataVersionSource):
     """A data version that never changes: for data that does not (the in-memory wiring)."""
 
     def __init__(self, version: str = "static") -> None:
@@ -82,7 +82,7 @@ class StaticDataVersion:
         return self._version
 
 
-class StaticFunctionVolatility:
+class StaticFunctionVolatility(FunctionVolatility):
     """A fixed set of immutable function names: for the in-memory wiring and tests."""
 
     def __init__(self, immutable: frozenset[str] = frozenset()) -> None:

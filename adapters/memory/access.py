@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from adapters.demodata.reference import REGIONS, STORES, USERS
 from domain.errors import UnknownUserError
 from domain.model import AccessScope, Role, Store, StoreId, UserId
+from ports.access import AccessDirectory
 
 
-class InMemoryAccessDirectory:
+class InMemoryAccessDirectory(AccessDirectory):
     def __init__(self, scopes: Iterable[AccessScope]) -> None:
         self._scopes = {scope.user_id: scope for scope in scopes}
 

@@ -31,6 +31,9 @@ from domain.errors import UnknownUserError
 from domain.model import Store, StoreId, UserId
 from domain.time_period import TimePeriod
 from ports.access import AccessDirectory
+from ports.inventory import InventoryRepository
+from ports.sales import SalesRepository
+from ports.stores import StoreCatalog
 
 COMPLETED = "completed"
 DEMO_SEED = 42  # the default seed of `zava-mcp db init`
@@ -134,7 +137,7 @@ class _Scoped:
         return sorted(store_ids & scope.store_ids)
 
 
-class InMemorySalesRepository(_Scoped):
+class InMemorySalesRepository(_Scoped, SalesRepository):
     def __init__(self, records: RetailRecords, access: AccessDirectory) -> None:
         super().__init__(access)
         self._products = records.products
@@ -147,9 +150,9 @@ class InMemorySalesRepository(_Scoped):
         self._lines: dict[tuple[StoreId, date], dict[ProductId, list[Decimal]]] = defaultdict(
             lambda: defaultdict(lambda: [ZERO, ZERO]))
         for line in records.lines:
-            day = completed.get((line.store_id, line.order_id))
-            if day is not None:
-                acc = self._lines[(line.store_id, day)][line.product_id]
+            order_day = completed.get((line.store_id, line.order_id))
+            if order_day is not None:
+                acc = self._lines[(line.store_id, order_day)][line.product_id]
                 acc[0] += line.quantity
                 acc[1] += line.total_amount
 
@@ -196,11 +199,11 @@ class InMemorySalesRepository(_Scoped):
                         acc = totals[(store_id if per_store else None, product_id)]
                         acc[0] += u
                         acc[1] += r
-            for (store_id, product_id), (units, revenue) in sorted(
+            for (group_store, product_id), (units, revenue) in sorted(
                 totals.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])
             ):
                 out.append(ProductSales(period, self._products[product_id][0], int(units),
-                                        revenue, self._cost(product_id, units), store_id))
+                                        revenue, self._cost(product_id, units), group_store))
         return out
 
     async def daily_sales(
@@ -217,7 +220,7 @@ class InMemorySalesRepository(_Scoped):
         return out
 
 
-class InMemoryInventoryRepository(_Scoped):
+class InMemoryInventoryRepository(_Scoped, InventoryRepository):
     def __init__(self, records: RetailRecords, access: AccessDirectory) -> None:
         super().__init__(access)
         self._products = records.products
@@ -235,7 +238,7 @@ class InMemoryInventoryRepository(_Scoped):
         return sorted(rows, key=lambda s: (s.store_id, s.product.product_id))
 
 
-class InMemoryStoreCatalog:
+class InMemoryStoreCatalog(StoreCatalog):
     def __init__(self, stores: Iterable[Store]) -> None:
         self._stores = tuple(sorted(stores, key=lambda s: s.name))
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from domain.model import ToolCallRecord
+from ports.audit import AuditLog
 
 
-class InMemoryAuditLog:
+class InMemoryAuditLog(AuditLog):
     def __init__(self) -> None:
         self.records: list[ToolCallRecord] = []
 

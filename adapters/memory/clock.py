@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from ports.clock import Clock
 
-class FixedClock:
+
+class FixedClock(Clock):
     def __init__(self, now: datetime) -> None:
         if now.tzinfo is None:
             raise ValueError("FixedClock needs a timezone-aware datetime")

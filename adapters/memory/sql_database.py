@@ -24,6 +24,8 @@ from adapters.demodata.generator import DemoDataset
 from domain.errors import QueryTimeoutError, ValidationError
 from domain.model import ColumnSchema, QueryResult, StoreId, TableSchema, UserId
 from ports.access import AccessDirectory
+from ports.sales_query import SalesQueryExecutor
+from ports.schema_catalog import SchemaCatalog
 from ports.sql_guard import GuardedQuery
 
 # the tables row-level security limits to the caller's stores (sql/003_access_rls_audit.sql)
@@ -137,7 +139,7 @@ class InMemorySqlDatabase:
         self.catalog = InMemorySchemaCatalog(self._copies, directory)
 
 
-class InMemorySalesQueryExecutor:
+class InMemorySalesQueryExecutor(SalesQueryExecutor):
     def __init__(self, copies: _ScopedCopies, directory: AccessDirectory,
                  timeout_s: float) -> None:
         self._copies = copies
@@ -180,7 +182,7 @@ def _rejected(error: sqlite3.Error) -> ValidationError:
                            f" query: {error}")
 
 
-class InMemorySchemaCatalog:
+class InMemorySchemaCatalog(SchemaCatalog):
     def __init__(self, copies: _ScopedCopies, directory: AccessDirectory) -> None:
         self._copies = copies
         self._directory = directory
