@@ -47,6 +47,7 @@ from adapters.postgres.user_limit import UserConcurrencyLimit
 from adapters.sqlguard.pglast_guard import PglastSqlGuard
 from adapters.system_clock import SystemClock
 from domain.errors import ConfigurationError
+from domain.services.access_scope import CachedAccessDirectory
 from domain.services.identity import IdentityService
 from domain.services.performance import PerformanceService, QueryPerformanceMonitor
 from domain.services.query_cache import CachingSalesQueryExecutor
@@ -166,7 +167,15 @@ class Container(containers.DeclarativeContainer):
     )
 
     clock = providers.Singleton(SystemClock)
-    access_directory = providers.Singleton(PsycopgAccessDirectory, database_gateway)
+    # who may see which stores, as the database says it now ...
+    access_source = providers.Singleton(PsycopgAccessDirectory, database_gateway)
+    # ... and the one port everything else reads it through: remembered briefly, shared by the
+    # token verifier, the query cache and the services, so a request resolves it once
+    access_directory = providers.Singleton(
+        lambda source, settings: CachedAccessDirectory(source, ttl_s=settings.access_cache_ttl_s),
+        access_source,
+        settings,
+    )
     identity_service = providers.Singleton(IdentityService, access_directory, clock)
     performance_service = providers.Singleton(PerformanceService, query_monitor, access_directory)
 
@@ -239,15 +248,18 @@ def in_memory_container(settings: Settings) -> Container:
     container.audit_pool.override(providers.Object(None))
     container.context_signer.override(providers.Object(None))
     container.database_gateway.override(providers.Object(None))
-    container.access_directory.override(
+    container.access_source.override(
         providers.Singleton(InMemoryAccessDirectory.from_demo_data)
     )
+    # the in-memory stand-in for row-level security: the data limits each caller's rows by the
+    # live grants, never through the server's cached access-scope port (as PostgreSQL does)
+    row_security = providers.Singleton(InMemoryAccessDirectory.from_demo_data)
     container.audit_log.override(providers.Singleton(InMemoryAuditLog))
     container.embedding_backend.override(providers.Singleton(HashingEmbeddingProvider))
     container.embedding_provider_name.override(providers.Object("hashing"))
     container.product_search_repository.override(providers.Singleton(
         InMemoryProductSearchRepository.from_demo_data,
-        container.access_directory,
+        row_security,
         container.embedding_backend,  # the fake's vectors directly (no provider call to time)
     ))
     container.data_version.override(providers.Singleton(StaticDataVersion))
@@ -261,7 +273,7 @@ def in_memory_container(settings: Settings) -> Container:
     sql_database = providers.Singleton(
         lambda dataset, directory, settings: InMemorySqlDatabase(
             dataset, directory, timeout_s=settings.query_timeout_s),
-        dataset, container.access_directory, settings,
+        dataset, row_security, settings,
     )
     container.sales_query_executor.override(
         providers.Singleton(lambda database: database.executor, sql_database))
@@ -270,10 +282,10 @@ def in_memory_container(settings: Settings) -> Container:
     container.sql_guard.override(providers.Singleton(
         lambda catalog: PglastSqlGuard(catalog.exposed_tables()), container.schema_catalog))
     container.sales_repository.override(
-        providers.Singleton(InMemorySalesRepository, records, container.access_directory)
+        providers.Singleton(InMemorySalesRepository, records, row_security)
     )
     container.inventory_repository.override(
-        providers.Singleton(InMemoryInventoryRepository, records, container.access_directory)
+        providers.Singleton(InMemoryInventoryRepository, records, row_security)
     )
     container.store_catalog.override(
         providers.Singleton(lambda: InMemoryStoreCatalog(demo_stores()))

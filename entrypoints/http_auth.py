@@ -44,15 +44,12 @@ from adapters.auth.jwt_tokens import (
 from domain.errors import ConfigurationError, UnknownUserError, ValidationError
 from domain.model import UserId
 from domain.services.identity import IdentityService, parse_user_id
-from domain.services.single_flight import SingleFlight
 from entrypoints.settings import Settings
 
 log = logging.getLogger("zava.auth")
 
 LOCAL_SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name under ZAVA_DATA_DIR
 LOCAL_SECRET_SOURCE = "local secret file"  # noqa: S105 - where the keys came from, for humans
-KNOWN_USER_TTL_S = 60.0
-KNOWN_USER_CACHE_SIZE = 10_000
 VERIFIED_TOKEN_TTL_S = 60.0
 VERIFIED_TOKEN_CACHE_SIZE = 4_096
 
@@ -198,21 +195,6 @@ class ExpiringLru(Generic[K, V]):
             self._entries.popitem(last=False)
 
 
-class KnownUserCache(ExpiringLru[UserId, bool]):
-    """Remembers for `ttl_s` whether a user id is known, so a busy client costs one directory
-    lookup a minute, not one per request."""
-
-    def __init__(
-        self, ttl_s: float = KNOWN_USER_TTL_S, max_size: int = KNOWN_USER_CACHE_SIZE,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(max_size, clock)
-        self._ttl_s = ttl_s
-
-    def put(self, user_id: UserId, known: bool) -> None:
-        self._put(user_id, known, self._clock() + self._ttl_s)
-
-
 class VerifiedTokenCache(ExpiringLru[str, dict[str, Any]]):
     """Remembers the claims of tokens that verified, so a client sending the same bearer token
     on every request pays for one signature check a minute, not one per request (it was 7% of
@@ -242,16 +224,13 @@ class BearerTokenVerifier(TokenVerifier):
         *,
         resource: str,
         required_scope: str,
-        cache: KnownUserCache | None = None,
         verified: VerifiedTokenCache | None = None,
     ) -> None:
         self._verifier = verifier
         self._identity = identity
         self._resource = resource
         self._required_scope = required_scope
-        self._cache = cache or KnownUserCache()
         self._verified = verified or VerifiedTokenCache()
-        self._user_lookups: SingleFlight[UserId, bool] = SingleFlight()
 
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
@@ -290,17 +269,11 @@ class BearerTokenVerifier(TokenVerifier):
             user_id = parse_user_id(subject)
         except ValidationError:
             return False
-        cached = self._cache.get(user_id)
-        if cached is not None:
-            return cached
-        # one directory lookup for all the requests of this user in flight when it expired
-        return await self._user_lookups.fetch(user_id, lambda: self._look_up_user(user_id))
-
-    async def _look_up_user(self, user_id: UserId) -> bool:
+        # the server's one access-scope port (remembered there, one lookup for all the requests
+        # in flight): the tool this request calls reads the same entry, not the database again
         try:
             await self._identity.whoami(user_id)
         except UnknownUserError:
-            self._cache.put(user_id, False)
             return False
         except Exception:
             # The directory is unreachable: let the request through uncached. The tool runs as
@@ -309,7 +282,6 @@ class BearerTokenVerifier(TokenVerifier):
             log.warning("could not check user %s; deferring to the database", user_id,
                         exc_info=True)
             return True
-        self._cache.put(user_id, True)
         return True
 
 

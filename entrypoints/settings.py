@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     )
     slow_query_s: float = Field(1.0, gt=0)
     cache_ttl_s: float = Field(300.0, ge=0)
+    access_cache_ttl_s: float = Field(
+        30.0, ge=0, le=3600,
+        description="how long a user's store access is remembered (0 = looked up on every"
+        " request); the database's row-level security always applies the live grants",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -17,12 +17,13 @@ immutable are not) and they hold no time literal ('now', 'today', 'tomorrow', 'y
 'epoch' casts: the guard reports both, ports/sql_guard.py). Operators and casts of columns are
 not functions the query names; they cannot read the clock without one of those.
 
-Scopes and the data version are remembered briefly (`scope_ttl_s`,
-`version_ttl_s`) so a hit costs no database round trip; a user's changed access reaches the
-cache keys within `scope_ttl_s` (the database enforces it at once on every miss). When one
-expires, the requests in flight share a single lookup, and identical misses in flight share
-a single execution (SingleFlight): a cold cache or a new data version under load costs one
-query per distinct key, not one per request.
+The scope comes from the access-scope port, which remembers it briefly for the whole server
+(domain/services/access_scope.py: a user's changed access reaches the cache keys within its TTL;
+the database enforces it at once on every miss); the data version is remembered here for
+`version_ttl_s`. So a hit costs no database round trip. When the version expires, the requests
+in flight share a single lookup, and identical misses in flight share a single execution
+(SingleFlight): a cold cache or a new data version under load costs one query per distinct key,
+not one per request.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from domain.model import QueryResult, UserId
@@ -78,9 +78,7 @@ class CachingSalesQueryExecutor(SalesQueryExecutor):
         volatility: FunctionVolatility,
         *,
         ttl_s: float,
-        scope_ttl_s: float = 30.0,
         version_ttl_s: float = 5.0,
-        max_scopes: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._inner = inner
@@ -89,13 +87,10 @@ class CachingSalesQueryExecutor(SalesQueryExecutor):
         self._versions = versions
         self._volatility = volatility
         self._ttl_s = ttl_s
-        self._scope_ttl_s = scope_ttl_s
         self._version_ttl_s = version_ttl_s
-        self._max_scopes = max_scopes
         self._clock = clock
-        self._scopes: OrderedDict[UserId, tuple[float, str]] = OrderedDict()
         self._version: tuple[float, str] | None = None
-        self._lookups: SingleFlight[UserId | None, str] = SingleFlight()  # None: the version
+        self._version_lookups: SingleFlight[None, str] = SingleFlight()
         self._fills: SingleFlight[str, QueryResult] = SingleFlight()
 
     async def run(self, user_id: UserId, query: GuardedQuery, max_rows: int) -> QueryResult:
@@ -120,25 +115,13 @@ class CachingSalesQueryExecutor(SalesQueryExecutor):
         return result
 
     async def _store_ids(self, user_id: UserId) -> str:
-        now = self._clock()
-        entry = self._scopes.get(user_id)
-        if entry is not None and entry[0] > now:
-            return entry[1]
-        return await self._lookups.fetch(user_id, lambda: self._look_up_scope(user_id))
-
-    async def _look_up_scope(self, user_id: UserId) -> str:
         scope = await self._directory.scope_for(user_id)  # UnknownUserError for strangers
-        ids = ",".join(sorted(str(s) for s in scope.store_ids))
-        self._scopes.pop(user_id, None)
-        self._scopes[user_id] = (self._clock() + self._scope_ttl_s, ids)
-        while len(self._scopes) > self._max_scopes:
-            self._scopes.popitem(last=False)
-        return ids
+        return ",".join(sorted(str(s) for s in scope.store_ids))
 
     async def _data_version(self) -> str:
         if self._version is not None and self._version[0] > self._clock():
             return self._version[1]
-        return await self._lookups.fetch(None, self._look_up_version)
+        return await self._version_lookups.fetch(None, self._look_up_version)
 
     async def _look_up_version(self) -> str:
         version = await self._versions.current()

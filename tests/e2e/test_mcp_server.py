@@ -81,6 +81,30 @@ async def test_no_caller_is_an_authorization_error_not_an_internal_one(tmp_path:
     assert ("whoami", "rejected", "AUTHORIZATION_ERROR") in outcomes
 
 
+async def test_the_caller_s_scope_is_resolved_once_for_many_requests(tmp_path: Path) -> None:
+    """Every service reads the caller's scope through the one cached access-scope port: five
+    calls to three tools (and a resource) look it up once, where analytics used to make one
+    sequential database trip before every call."""
+    container = in_memory_container(Settings(data_dir=tmp_path))
+    directory = container.access_source()
+    lookups = []
+    real_scope_for = directory.scope_for
+
+    async def counted(user_id: UserId):
+        lookups.append(user_id)
+        return await real_scope_for(user_id)
+
+    directory.scope_for = counted  # type: ignore[method-assign]
+    user = UserId(UUID(REGIONAL))
+    async with Client(build_server(container, caller=lambda: user)) as client:
+        for tool, arguments in [("whoami", {}), ("get_store_performance", {}),
+                                ("get_store_performance", {"store": "Bellevue"}),
+                                ("compare_stores", {}), ("get_inventory_alerts", {})]:
+            assert not (await client.call_tool(tool, arguments)).is_error, tool
+        await client.read_resource("zava://stores")
+    assert lookups == [user]
+
+
 async def test_tools_are_read_only_and_documented(container: Container) -> None:
     server = build_server(container, caller=lambda: UserId(UUID(SEATTLE)))
     async with Client(server) as client:

@@ -35,10 +35,10 @@ from adapters.memory.access import InMemoryAccessDirectory
 from adapters.memory.clock import FixedClock
 from domain.errors import AuthorizationError, ConfigurationError
 from domain.model import UserId
+from domain.services.access_scope import CachedAccessDirectory
 from domain.services.identity import IdentityService
 from entrypoints.http_auth import (
     BearerTokenVerifier,
-    KnownUserCache,
     VerifiedTokenCache,
     bearer_caller,
     is_loopback_host,
@@ -422,10 +422,11 @@ class VerifierRig:
 def rig() -> VerifierRig:
     directory = CountingDirectory()
     clock = FakeMonotonic()
-    identity = IdentityService(directory, FixedClock(datetime(2026, 6, 30, tzinfo=UTC)))
+    # the server's one access-scope port, as the container wires it (here: a minute for all)
+    scopes = CachedAccessDirectory(directory, ttl_s=60, unknown_ttl_s=60, clock=clock)
+    identity = IdentityService(scopes, FixedClock(datetime(2026, 6, 30, tzinfo=UTC)))
     verifier = BearerTokenVerifier(
-        JwtVerifier.with_secret(SECRET), identity, resource=RESOURCE,
-        required_scope="zava:read", cache=KnownUserCache(ttl_s=60, clock=clock),
+        JwtVerifier.with_secret(SECRET), identity, resource=RESOURCE, required_scope="zava:read",
     )
     return VerifierRig(verifier, directory, clock)
 
@@ -488,15 +489,6 @@ async def test_directory_failure_defers_to_the_database_uncached(rig: VerifierRi
     rig.directory.broken = False
     await rig.verifier.verify_token(_hs())
     assert rig.directory.lookups == 2
-
-
-def test_known_user_cache_is_bounded() -> None:
-    cache = KnownUserCache(ttl_s=60, max_size=2)
-    users = [UserId(UUID(int=i)) for i in range(3)]
-    for user in users:
-        cache.put(user, True)
-    assert cache.get(users[0]) is None
-    assert cache.get(users[2]) is True
 
 
 class CountingJwtVerifier(JwtVerifier):

@@ -14,6 +14,7 @@ from adapters.memory.access import InMemoryAccessDirectory
 from adapters.memory.metrics import InMemoryMetrics
 from adapters.sqlguard.pglast_guard import PglastSqlGuard
 from domain.model import AccessScope, QueryResult, UserId
+from domain.services.access_scope import CachedAccessDirectory
 from domain.services.query_cache import CachingSalesQueryExecutor
 from ports.sql_guard import GuardedQuery
 
@@ -186,9 +187,10 @@ async def test_requests_in_flight_share_one_version_and_scope_lookup_when_they_e
     each, not 64 (which queued for the pool and stalled calls for seconds)."""
     inner, versions, clock = CountingExecutor(), SlowVersions(), Clock()
     directory = CountingDirectory()
+    scopes = CachedAccessDirectory(directory, ttl_s=30, clock=clock)
     executor = CachingSalesQueryExecutor(
-        inner, MemoryCacheStore(), directory, versions, IMMUTABLE, ttl_s=60, version_ttl_s=5,
-        scope_ttl_s=30, clock=clock,
+        inner, MemoryCacheStore(), scopes, versions, IMMUTABLE, ttl_s=60, version_ttl_s=5,
+        clock=clock,
     )
     await executor.run(HEAD_OFFICE, guarded("SELECT 1"), 100)
     clock.now += 31  # both expired
