@@ -33,6 +33,7 @@ from adapters.postgres.analytics import (
     PsycopgStoreCatalog,
 )
 from adapters.postgres.audit import PsycopgAuditLog
+from adapters.postgres.audit_spool import AuditSpool
 from adapters.postgres.data_version import PsycopgDataVersion
 from adapters.postgres.embedded import EmbeddedPostgresServer
 from adapters.postgres.external import ExternalPostgresServer
@@ -205,7 +206,12 @@ class Container(containers.DeclarativeContainer):
     schema_catalog = providers.Singleton(PsycopgSchemaCatalog, database_gateway)
     schema_service = providers.Singleton(SchemaService, schema_catalog)
     # batched: one audit transaction per half second under load, not one per call
-    audit_log = providers.Singleton(PsycopgAuditLog, database_gateway, flush_delay_s=0.5)
+    audit_log = providers.Singleton(
+        lambda gateway, settings: PsycopgAuditLog(
+            gateway, spool=AuditSpool(settings.data_dir / "audit-spool"), flush_delay_s=0.5),
+        database_gateway,
+        settings,
+    )
 
     # sales analytics: aggregates in SQL over the daily rollups, as the caller (RLS)
     sales_repository = providers.Singleton(PsycopgSalesRepository, database_gateway)

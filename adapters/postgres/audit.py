@@ -1,8 +1,17 @@
 """The audit trail in PostgreSQL: batched appends through audit.append_tool_calls().
 
 Records are queued and written by a background flush a moment later (at once when the batch is
-full), so a tool call never waits for, nor pays for, a second transaction. `flush()` is awaited
-on shutdown; a failed write is retried with the next flush and reported in the log.
+full), so a tool call never waits for, nor pays for, a second transaction; the writes go
+through the gateway on the audit writer's own connection, never queued behind tenants.
+`flush()` is awaited at start (to replay a spool left behind) and on shutdown.
+
+Nothing is lost to an outage: a batch the database does not take goes to the on-disk spool
+(adapters/postgres/audit_spool.py), and while the database is unreachable, or records wait
+in the spool, each new record is appended there (fsync'd) before its call is answered. The
+spool is replayed, in order, at the next flush that reaches the database. Every record has an
+id, so one written twice is appended once.
+
+Without a spool (tests, tools) failed records stay in memory, up to `max_pending`.
 """
 
 from __future__ import annotations
@@ -10,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 
+from adapters.postgres.audit_spool import AuditSpool
 from adapters.postgres.gateway import DatabaseGateway
 from domain.errors import ZavaError
 from domain.model import ToolCallRecord
@@ -18,66 +29,116 @@ from ports.audit import AuditLog
 
 log = logging.getLogger(__name__)
 
+_APPEND = "SELECT audit.append_tool_calls(%s::jsonb)"
+
 
 class PsycopgAuditLog(AuditLog):
     def __init__(
         self,
         gateway: DatabaseGateway,
         *,
+        spool: AuditSpool | None = None,
         flush_delay_s: float = 0.1,
         batch_size: int = 200,
         max_pending: int = 50_000,
     ) -> None:
         self._gateway = gateway
+        self._spool = spool
         self._flush_delay_s = flush_delay_s
         self._batch_size = batch_size
         self._max_pending = max_pending
-        self._pending: list[ToolCallRecord] = []
+        self._pending: list[dict[str, object]] = []
+        self._spooled = False  # records wait in the spool: new ones go there too, in order
         self._scheduled: asyncio.Task[None] | None = None
         self._immediate: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     async def record(self, entry: ToolCallRecord) -> None:
+        payload = _as_json(entry)
+        loop = asyncio.get_running_loop()
+        if self._spool is not None and (self._spooled or self._gateway.reachability.unreachable):
+            # durable before the call is answered: a crash now loses nothing
+            await asyncio.to_thread(self._spool.append, [json.dumps(payload)])
+            self._spooled = True
+            self._schedule(loop)
+            return
         if len(self._pending) >= self._max_pending:
             log.error("audit backlog full (%d records): dropping the oldest", self._max_pending)
             del self._pending[0]
-        self._pending.append(entry)
+        self._pending.append(payload)
         # Never make the caller wait for the write: a full batch flushes now, in the background.
-        loop = asyncio.get_running_loop()
         if len(self._pending) >= self._batch_size:
             if self._immediate is None or self._immediate.done():
                 self._immediate = loop.create_task(self.flush())
-        elif self._scheduled is None or self._scheduled.done():
+        else:
+            self._schedule(loop)
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._scheduled is None or self._scheduled.done():
             self._scheduled = loop.create_task(self._flush_later())
 
     async def flush(self) -> None:
-        """Write the records accepted before this call. Not those that arrive while it writes:
-        under steady load that would turn one flush into an endless run of tiny batches."""
+        """Replay the spool, then write the records accepted before this call. Not those that
+        arrive while it writes: under steady load that would turn one flush into an endless
+        run of tiny batches."""
         async with self._lock:
+            if not await self._replay():
+                await self._spool_pending()
+                return
             remaining = len(self._pending)
             while remaining > 0 and self._pending:
                 batch = self._pending[: min(self._batch_size, remaining)]
                 try:
                     await self._write(batch)
-                except ZavaError:
-                    log.exception("audit write failed; %d records kept", len(self._pending))
+                except ZavaError as e:
+                    log.warning("audit write failed (%s); %d records kept", e.code,
+                                len(self._pending))
+                    await self._spool_pending()
                     return
                 del self._pending[: len(batch)]
                 remaining -= len(batch)
 
+    async def _replay(self) -> bool:
+        """Write every spooled record, oldest file first; False if the database refused."""
+        if self._spool is None:
+            return True
+        if self._spooled and self._gateway.reachability.unreachable:
+            return False  # not even worth reading the files
+        files = await asyncio.to_thread(self._spool.files)
+        for path in files:
+            records = await asyncio.to_thread(self._spool.read, path)
+            try:
+                for start in range(0, len(records), self._batch_size):
+                    await self._write(records[start:start + self._batch_size])
+            except ZavaError as e:
+                log.warning("audit spool replay failed (%s); records stay spooled", e.code)
+                return False
+            await asyncio.to_thread(self._spool.done, path)
+            log.info("replayed %d spooled audit records from %s", len(records), path.name)
+        self._spooled = False
+        return True
+
+    async def _spool_pending(self) -> None:
+        if self._spool is None or not self._pending:
+            return
+        lines = [json.dumps(p) for p in self._pending]
+        self._pending.clear()
+        await asyncio.to_thread(self._spool.append, lines)
+        self._spooled = True
+
     async def _flush_later(self) -> None:
         await asyncio.sleep(self._flush_delay_s)
         await self.flush()
-        if self._pending:  # arrived while writing (or the write failed): next round
+        if self._pending or self._spooled:  # arrived while writing, or still waiting: again
             self._scheduled = asyncio.get_running_loop().create_task(self._flush_later())
 
-    async def _write(self, batch: list[ToolCallRecord]) -> None:
-        payload = json.dumps([_as_json(r) for r in batch])
-        await self._gateway.append_audit("SELECT audit.append_tool_calls(%s::jsonb)", (payload,))
+    async def _write(self, batch: list[dict[str, object]]) -> None:
+        await self._gateway.append_audit(_APPEND, (json.dumps(batch),))
 
 
 def _as_json(record: ToolCallRecord) -> dict[str, object]:
     return {
+        "record_id": str(uuid.uuid4()),
         "called_at": record.called_at.isoformat(),
         "user_id": None if record.user_id is None else str(record.user_id),
         "tool": record.tool,

@@ -56,6 +56,8 @@ def build_server(
         gateway = container.database_gateway()
         if gateway is not None:
             await gateway.open(timeout_s=30)
+            # audit records a crashed predecessor spooled during an outage: written now
+            await container.audit_log().flush()
         container.metrics().start()
         embeddings = EmbeddingLifetime(container.embedding_provider())
         try:

@@ -1,0 +1,89 @@
+"""The audit spool on a real database: records the database cannot take go to disk before
+their call is answered, are replayed in order once it can, and are never appended twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from adapters.postgres.audit import PsycopgAuditLog
+from adapters.postgres.audit_spool import AuditSpool
+from adapters.postgres.gateway import DatabaseGateway
+from domain.model import ToolCallRecord
+from ports.database_server import DatabaseEndpoints
+
+pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+
+
+def record(tool: str, n: int) -> ToolCallRecord:
+    return ToolCallRecord(called_at=datetime.now(UTC), user_id=None, tool=tool,
+                          argument_digest=f"{n:064x}", sql_fingerprint=None, row_count=n,
+                          duration_ms=1.0, outcome="error", error_code="SERVICE_UNAVAILABLE")
+
+
+def audited(admin_url: str, tool: str) -> list[int]:
+    with psycopg.connect(admin_url) as conn:
+        rows = conn.execute("SELECT row_count FROM audit.tool_calls WHERE tool = %s"
+                            " ORDER BY call_id", (tool,)).fetchall()
+    return [r[0] for r in rows]
+
+
+def spooled_lines(directory: Path) -> int:
+    return sum(len(p.read_text().splitlines()) for p in directory.glob("*.jsonl"))
+
+
+async def test_records_spool_while_the_database_is_down_and_replay_once(
+    gateway: DatabaseGateway, database: DatabaseEndpoints, tmp_path: Path,
+) -> None:
+    tool = f"spool_test_{os.getpid()}"
+    spool_dir = tmp_path / "audit-spool"
+    audit = PsycopgAuditLog(gateway, spool=AuditSpool(spool_dir), flush_delay_s=60)
+    gateway.reachability.connect_failed(OSError("refused"))  # as the pool would see it
+    for n in range(5):
+        await audit.record(record(tool, n))
+        assert spooled_lines(spool_dir) == n + 1  # on disk before the call is answered
+    await audit.flush()  # still down: nothing written, nothing lost
+    assert audited(database.admin_url, tool) == []
+    copy = tmp_path / "copy"
+    shutil.copytree(spool_dir, copy)
+
+    gateway.reachability.connected()
+    await audit.record(record(tool, 5))  # waits behind the spooled ones, in order
+    await audit.flush()
+    assert audited(database.admin_url, tool) == [0, 1, 2, 3, 4, 5]
+    assert spooled_lines(spool_dir) == 0
+
+    # the same spool again (a crash between the COMMIT and the delete): appended once
+    for path in copy.glob("*.jsonl"):
+        shutil.copy(path, spool_dir / path.name)
+    await PsycopgAuditLog(gateway, spool=AuditSpool(spool_dir)).flush()  # as at a start
+    assert audited(database.admin_url, tool) == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_spool_of_a_process_that_is_gone_is_adopted(tmp_path: Path) -> None:
+    # a process that died leaves its files and an unlocked lock file
+    (tmp_path / "999999.lock").touch()
+    (tmp_path / "999999-000001.jsonl").write_text(
+        json.dumps({"n": 1}) + "\n" + json.dumps({"n": 2}) + "\n" + '{"n": 3, "cut sh')
+    spool = AuditSpool(tmp_path)
+    [path] = spool.files()
+    assert path.name.startswith(f"{os.getpid()}-")
+    assert spool.read(path) == [{"n": 1}, {"n": 2}]  # the torn last line is skipped
+    spool.done(path)
+    assert not list(tmp_path.glob("*.jsonl"))
+    assert not (tmp_path / "999999.lock").exists()
+
+
+def test_a_full_spool_drops_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture
+                                        ) -> None:
+    spool = AuditSpool(tmp_path, max_bytes=100)
+    assert spool.append(["x" * 60]) == 1
+    assert spool.append(["y" * 60]) == 0
+    assert spool.dropped == 1
+    assert "audit spool full" in caplog.text
