@@ -11,7 +11,7 @@ from adapters.demodata.generator import generate_dataset
 from adapters.demodata.reference import USERS
 from adapters.memory.access import InMemoryAccessDirectory
 from adapters.memory.sql_database import InMemorySqlDatabase
-from adapters.postgres.pool import RlsDatabase
+from adapters.postgres.gateway import DatabaseGateway
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
 from adapters.postgres.schema_catalog import PsycopgSchemaCatalog
 from domain.model import UserId
@@ -65,9 +65,9 @@ async def test_portable_queries_answer_alike(fake: InMemorySqlDatabase,
 
 
 @pytest.mark.parametrize("user", USER_IDS)
-async def test_the_schema_catalogs_agree(fake: InMemorySqlDatabase, rls_database: RlsDatabase,
+async def test_the_schema_catalogs_agree(fake: InMemorySqlDatabase, gateway: DatabaseGateway,
                                          user: UserId) -> None:
-    real_catalog = PsycopgSchemaCatalog(rls_database)
+    real_catalog = PsycopgSchemaCatalog(gateway)
     tables = sorted(fake.catalog.exposed_tables())
     assert set(tables) <= real_catalog.exposed_tables()
     real = await real_catalog.describe(user, tables)
