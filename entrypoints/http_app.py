@@ -34,6 +34,7 @@ from adapters.metrics.prometheus import MULTIPROCESS_DIR_ENV
 from entrypoints import http_workers
 from entrypoints.container import Container
 from entrypoints.fixed_user import FixedUser, LoopbackOnly, fixed_user_server
+from entrypoints.handshake_exchange import HandshakeEraExchange
 from entrypoints.health import HealthChecker
 from entrypoints.http_auth import (
     BearerTokenVerifier,
@@ -102,6 +103,7 @@ def build_http_app(
     *,
     jwt_config: JwtConfig | None = None,
     fixed_user: FixedUser | None = None,
+    handshake_exchange: bool = True,
 ) -> Starlette:
     """The ASGI app: `/mcp` (auth required), `/.well-known/oauth-protected-resource/mcp`,
     `/health` and `/metrics`. Its lifespan runs the MCP session manager, which opens the
@@ -112,7 +114,11 @@ def build_http_app(
     would pay for a second router and middleware stack (7 % of a cached tool call).
 
     With `fixed_user` (`--insecure-fixed-user`, loopback only: entrypoints/fixed_user.py) there
-    is no auth: every request is served as that user, and MCP only under its per-start path."""
+    is no auth: every request is served as that user, and MCP only under its per-start path.
+
+    `handshake_exchange` (off only in tests comparing with the SDK's own path): handshake-era
+    stateless requests answered without a per-request transport
+    (entrypoints/handshake_exchange.py)."""
     base_url = base_url_for(settings, host, port)
     mcp_path = MCP_PATH if fixed_user is None else fixed_user.path
     if fixed_user is None:
@@ -135,9 +141,21 @@ def build_http_app(
         max_request_body_size=settings.http_max_body_bytes,
         transport_security=transport_security_for(settings, host, port),
     )
+    if handshake_exchange:
+        _serve_handshake_era_in_request_task(server, container)
     if fixed_user is not None:
         app.add_middleware(LoopbackOnly)  # outermost: before anything else runs
     return app
+
+
+def _serve_handshake_era_in_request_task(server: MCPServer, container: Container) -> None:
+    """Put HandshakeEraExchange between the SDK's body-size limit and its session manager (so
+    auth, the Host/Origin checks and the limit still come first). The lifespan state the SDK
+    gives handlers is what our lifespan yields: the container (entrypoints/mcp/server.py)."""
+    manager = server.session_manager
+    limit = manager.asgi_app
+    limit.app = HandshakeEraExchange(limit.app, manager.app, manager.security_settings,
+                                     lifespan_state=container)
 
 
 def _bearer_token_server(container: Container, settings: Settings, host: str, base_url: str,
