@@ -215,17 +215,60 @@ def run_http_server(app: Starlette, host: str, port: int, listeners: list[socket
 
 
 class NoDelayHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools (llhttp) HTTP/1.1 protocol with TCP_NODELAY on every connection.
-    The event loop may set it only on sockets created with proto=IPPROTO_TCP; the listening
-    socket uvicorn binds for `--workers` has proto 0, so without this each response could wait
-    ~40 ms for a delayed ACK (Nagle)."""
+    """uvicorn's httptools (llhttp) HTTP/1.1 protocol with TCP_NODELAY on every connection, and
+    one socket write per response.
+
+    TCP_NODELAY: the event loop may set it only on sockets created with proto=IPPROTO_TCP; a
+    socket handed over by `--workers`' dispatcher has proto 0, so without this each response
+    could wait ~40 ms for a delayed ACK (Nagle).
+
+    One write: uvicorn writes a response's head when the app starts it and its body when the
+    app sends it, two `send` syscalls and two segments, and the client wakes for each. The app
+    sends both in the same turn of the event loop, so the writes of one turn are joined and
+    sent once at its end (WritesPerTurn)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().connection_made(transport)
+        super().connection_made(WritesPerTurn(transport))  # type: ignore[arg-type]
+
+
+class WritesPerTurn:
+    """A transport whose writes within one turn of the event loop go out as one write at its
+    end (or before anything that must follow them: close, write_eof). Everything else is the
+    wrapped transport's."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def write_eof(self) -> None:
+        self._flush()
+        self._transport.write_eof()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def worker_app() -> Starlette:
