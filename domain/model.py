@@ -58,7 +58,8 @@ class QueryResult:
     """Rows a read-only query returned, already limited to the caller's stores by the database.
 
     Values are JSON-ready (str, int, float, bool, None, lists/dicts of them). `truncated` is set
-    when the row cap or the result-size cap cut the result short.
+    when the row cap or the result-size cap cut the result short, and `truncated_reason` then
+    says which, with the limit, and how to narrow the query.
     """
 
     columns: tuple[str, ...]
@@ -66,6 +67,7 @@ class QueryResult:
     truncated: bool
     elapsed_ms: float
     fingerprint: str
+    truncated_reason: str | None = None
 
     @property
     def row_count(self) -> int:

@@ -20,6 +20,34 @@ from ports.sql_guard import GuardedQuery
 FETCH_BATCH = 500
 
 
+def bounded_sql(query: str, max_bytes: int) -> str:
+    """`query` wrapped so PostgreSQL measures every row before sending it, and sends no row
+    once the result would pass `max_bytes`: a 200 MB value is never transferred, so neither
+    libpq nor Python ever holds it.
+
+    The first column, zava_bytes, is the running total of the rows' sizes (pg_column_size of
+    the whole row: its in-memory size, the text on the wire is of the same order); the query's
+    own columns follow, typed as the query made them, and are all NULL on the first row that
+    would pass the limit (that row is where reading stops). A row too big on its own is
+    nulled before the running total is taken, so the window never stores it either. Each
+    level is an optimisation fence (OFFSET 0): the planner would otherwise copy the query's
+    expressions into every place that reads the row and evaluate them several times.
+
+    `query` is one SELECT the guard accepted, comments already blanked (nothing in it can
+    swallow the text around it)."""
+    limit = int(max_bytes)
+    return (
+        "SELECT w.zava_bytes, v.* FROM ("
+        "SELECT s.zava_row, sum(s.zava_row_bytes) OVER (ROWS UNBOUNDED PRECEDING) AS zava_bytes"
+        " FROM (SELECT small.zava_row, b.zava_row_bytes"
+        " FROM (SELECT q, pg_column_size(q) AS zava_row_bytes"
+        f" FROM (SELECT * FROM ({query}\n) AS q0 OFFSET 0) AS q OFFSET 0) AS b"
+        " LEFT JOIN LATERAL (SELECT b.q AS zava_row) AS small"
+        f" ON b.zava_row_bytes <= {limit} OFFSET 0) AS s) AS w"
+        f" LEFT JOIN LATERAL (SELECT (w.zava_row).*) AS v ON w.zava_bytes <= {limit}"
+    )
+
+
 class PsycopgSalesQueryExecutor(SalesQueryExecutor):
     """Runs the statement through a server-side cursor in the caller's read-only, always
     rolled-back RLS transaction.
@@ -29,7 +57,11 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
     - DECLARE … CURSOR + FETCH reads at most max_rows + 1 rows, so `SELECT * FROM order_items`
       neither runs to the end nor fills memory; BEGIN, the signed context, DECLARE and the first
       FETCH share one round trip, and a result that fits the first FETCH needs no other;
-    - the result-size cap stops at `max_result_bytes` of JSON and marks the result truncated.
+    - the result-size cap is enforced while rows stream, before a value reaches Python: the
+      database measures each row and withholds every row past `max_result_bytes` (bounded_sql);
+      the JSON of the rows received is checked against the same cap. Either way the result is
+      marked truncated, with the reason and the limit (`truncated_reason`), so the model can
+      narrow its query.
     """
 
     OPERATION = "execute_sales_query"
@@ -43,40 +75,56 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
         first_fetch = min(FETCH_BATCH, max_rows + 1)
 
         async def read(conn: AsyncConn, first: AsyncCursor[Any]
-                       ) -> tuple[tuple[str, ...], tuple[tuple[object, ...], ...], bool]:
-            columns = tuple(d.name for d in first.description or ())
-            rows, truncated = await self._collect(conn, first, first_fetch, max_rows)
-            return columns, rows, truncated
+                       ) -> tuple[tuple[str, ...], tuple[tuple[object, ...], ...], str | None]:
+            columns = tuple(d.name for d in (first.description or ())[1:])  # not zava_bytes
+            rows, reason = await self._collect(conn, first, first_fetch, max_rows)
+            return columns, rows, reason
 
-        columns, rows, truncated = await self._gateway.query(
-            self.OPERATION, user_id, query.sql, first_fetch, read, fingerprint=query.fingerprint)
+        columns, rows, reason = await self._gateway.query(
+            self.OPERATION, user_id, bounded_sql(query.sql, self._max_result_bytes),
+            first_fetch, read, fingerprint=query.fingerprint)
         return QueryResult(
             columns=columns,
             rows=rows,
-            truncated=truncated,
+            truncated=reason is not None,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
             fingerprint=query.fingerprint,
+            truncated_reason=reason,
         )
 
     async def _collect(
         self, conn: AsyncConn, batch_cursor: AsyncCursor[Any], asked: int, max_rows: int,
-    ) -> tuple[tuple[tuple[object, ...], ...], bool]:
-        """Rows up to max_rows and the JSON size cap, FETCHing further batches only while the
-        last one came back full."""
+    ) -> tuple[tuple[tuple[object, ...], ...], str | None]:
+        """Rows up to max_rows and the size cap, FETCHing further batches only while the last
+        one came back full; with why the result was cut, if it was."""
         rows: list[tuple[object, ...]] = []
         size = 0
         while True:
             batch = await batch_cursor.fetchall()
-            for raw in batch:
-                row = tuple(json_ready(v) for v in raw)
+            for running_bytes, *values in batch:
+                if len(rows) == max_rows:
+                    return tuple(rows), self._row_limit_reason(max_rows)
+                if running_bytes is not None and running_bytes > self._max_result_bytes:
+                    return tuple(rows), self._size_limit_reason(len(rows))
+                row = tuple(json_ready(v) for v in values)
                 size += len(json.dumps(row, default=str))
-                if len(rows) == max_rows or size > self._max_result_bytes:
-                    return tuple(rows), True
+                if size > self._max_result_bytes:
+                    return tuple(rows), self._size_limit_reason(len(rows))
                 rows.append(row)
             if len(batch) < asked:
-                return tuple(rows), False
+                return tuple(rows), None
             asked = min(FETCH_BATCH, max_rows + 1 - len(rows))
             batch_cursor = await conn.execute(fetch_statement(asked))  # type: ignore[arg-type,unused-ignore]
+
+    @staticmethod
+    def _row_limit_reason(max_rows: int) -> str:
+        return (f"max_rows: the query returns more than max_rows={max_rows} rows; these are the"
+                " first. Aggregate, filter, or add ORDER BY ... LIMIT to get the rows that matter")
+
+    def _size_limit_reason(self, rows_kept: int) -> str:
+        return (f"max_result_bytes: the result passes the {self._max_result_bytes:,}-byte limit"
+                f" after {rows_kept} row{'s' if rows_kept != 1 else ''}; select fewer or narrower"
+                " columns (left(text, 200) for long text), aggregate, or filter")
 
 
 def json_ready(value: object) -> object:

@@ -40,7 +40,7 @@ from ports.cache import CacheStore, DataVersionSource, FunctionVolatility
 from ports.sales_query import SalesQueryExecutor
 from ports.sql_guard import GuardedQuery
 
-KEY_PREFIX = "zava:sq:v1:"
+KEY_PREFIX = "zava:sq:v2:"  # v2: entries carry truncated_reason
 
 
 def is_cacheable(query: GuardedQuery, immutable_functions: frozenset[str]) -> bool:
@@ -57,15 +57,17 @@ def cache_key(sql: str, max_rows: int, store_ids: str, data_version: str) -> str
 
 def encode_result(result: QueryResult) -> bytes:
     return json.dumps(
-        [result.columns, result.rows, result.truncated, result.fingerprint],
+        [result.columns, result.rows, result.truncated, result.fingerprint,
+         result.truncated_reason],
         separators=(",", ":"), ensure_ascii=False,
     ).encode()
 
 
 def decode_result(raw: bytes, elapsed_ms: float) -> QueryResult:
-    columns, rows, truncated, fingerprint = json.loads(raw)
+    columns, rows, truncated, fingerprint, reason = json.loads(raw)
     return QueryResult(columns=tuple(columns), rows=tuple(tuple(r) for r in rows),
-                       truncated=truncated, elapsed_ms=elapsed_ms, fingerprint=fingerprint)
+                       truncated=truncated, elapsed_ms=elapsed_ms, fingerprint=fingerprint,
+                       truncated_reason=reason)
 
 
 class CachingSalesQueryExecutor(SalesQueryExecutor):

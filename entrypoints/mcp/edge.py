@@ -160,6 +160,8 @@ class Rows(BaseModel):
 
     ROWS: ClassVar[str]
     NARROW: ClassVar[str]
+    # fields written after the rows, and only when set (no "note":null in every answer)
+    TAIL: ClassVar[tuple[str, ...]] = ("note",)
 
     truncated: bool = Field(False, description="true if rows were left out; the note says why")
     note: str | None = Field(None, description="present when rows were left out: why, and how to"
@@ -178,7 +180,7 @@ def compact_answer(model: BaseModel, max_bytes: int) -> tuple[CallToolResult, bo
     if isinstance(model, Rows):
         # after the rows (Rows' own fields would come first), and the note only when rows were
         # cut: no "note":null in every answer
-        tail = {"truncated": data.pop("truncated"), "note": data.pop("note")}
+        tail = {"truncated": data.pop("truncated"), **{k: data.pop(k) for k in model.TAIL}}
         data.update((k, v) for k, v in tail.items() if v is not None)
     text = _json(data)
     cut = False

@@ -20,11 +20,16 @@ class SalesQueryResult(Rows):
     NARROW = ("Ask for fewer rows (max_rows or LIMIT) or fewer columns, or aggregate in SQL"
               " (GROUP BY) instead of listing rows.")
 
+    TAIL = ("truncated_reason", "note")
+
     columns: list[str]
     rows: list[list[Any]]
     row_count: int = Field(description="rows in this answer")
     truncated: bool = Field(description="true if max_rows, the database's size limit or the"
                             " answer's byte budget cut the result")
+    truncated_reason: str | None = Field(
+        None, description="present when max_rows or the result-size limit cut the result: which"
+        " limit, its value, and how to narrow the query")
     elapsed_ms: float
 
 
@@ -65,6 +70,7 @@ def to_sales_query_result(result: QueryResult) -> SalesQueryResult:
         rows=[list(r) for r in result.rows],
         row_count=result.row_count,
         truncated=result.truncated,
+        truncated_reason=result.truncated_reason,
         elapsed_ms=result.elapsed_ms,
     )
 

@@ -158,3 +158,53 @@ async def test_a_statement_error_read_inside_the_pipeline_is_raised_once(
     assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
     # the statement's own error, not the pipeline's "aborted" that followed it
     assert isinstance(raised.value, psycopg.errors.UndefinedColumn | psycopg.errors.DivisionByZero)
+
+
+async def test_values_and_names_are_untouched_by_the_in_database_size_cap(
+    executor: PsycopgSalesQueryExecutor,
+) -> None:
+    """The query runs inside bounded_sql's wrapper: same columns (duplicates and all), same
+    types, same order."""
+    result = await run(executor, (
+        "SELECT 1.25::numeric AS n, 1 AS n, DATE '2026-06-30' AS d, interval '90 minutes' AS i,"
+        " ARRAY[1, 2] AS a, '{\"k\": [1, null]}'::jsonb AS j, '[1,2,3]'::vector AS v,"
+        " true AS b, NULL::text AS z, 'it''s (a) test' AS s"))
+    assert result.columns == ("n", "n", "d", "i", "a", "j", "v", "b", "z", "s")
+    assert result.rows == ((1.25, 1, "2026-06-30", 5400.0, [1, 2], {"k": [1, None]},
+                            "[1,2,3]", True, None, "it's (a) test"),)
+    assert not result.truncated
+    assert result.truncated_reason is None
+    ordered = await run(executor, "WITH g AS (SELECT x FROM generate_series(1, 9) AS x)"
+                                  " SELECT x FROM g ORDER BY x DESC LIMIT 4")
+    assert ordered.rows == ((9,), (8,), (7,), (6,))
+    union = await run(executor, "VALUES (2), (1) UNION ALL SELECT 3")
+    assert union.rows == ((2,), (1,), (3,))
+    no_columns = await run(executor, "SELECT FROM generate_series(1, 3)")
+    assert no_columns.columns == ()
+    assert no_columns.rows == ((), (), ())
+
+
+async def test_rows_past_the_size_cap_never_leave_the_database(gateway) -> None:
+    """Each row is ~4 KB: two fit in 10 KB, the third would pass it. The database withholds it
+    and every row after it (their values arrive as NULL), so even a 50 MB row is never sent."""
+    small = PsycopgSalesQueryExecutor(gateway, max_result_bytes=10_000)
+    result = await run(small, "SELECT g, repeat('x', CASE WHEN g < 4 THEN 4000 ELSE 50000000 END)"
+                              " AS t FROM generate_series(1, 6) AS g", max_rows=100)
+    assert [row[0] for row in result.rows] == [1, 2]
+    assert result.truncated
+    assert result.truncated_reason == (
+        "max_result_bytes: the result passes the 10,000-byte limit after 2 rows; select fewer"
+        " or narrower columns (left(text, 200) for long text), aggregate, or filter")
+    alone = await run(small, "SELECT repeat('y', 50000000) AS t")
+    assert alone.rows == ()
+    assert alone.truncated
+    assert alone.truncated_reason is not None
+    assert "after 0 rows" in alone.truncated_reason
+
+
+async def test_the_row_cap_says_so(executor: PsycopgSalesQueryExecutor) -> None:
+    capped = await run(executor, "SELECT x FROM generate_series(1, 10) AS x", max_rows=3)
+    assert capped.rows == ((1,), (2,), (3,))
+    assert capped.truncated_reason == (
+        "max_rows: the query returns more than max_rows=3 rows; these are the first. Aggregate,"
+        " filter, or add ORDER BY ... LIMIT to get the rows that matter")
