@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from psycopg import sql
 
 from adapters.postgres.gateway import DatabaseGateway
-from adapters.postgres.pool import AsyncConn
+from adapters.postgres.pool import AsyncConn, context_binding
 from adapters.postgres.vector_index import (
     HNSW_EF_SEARCH,
     IVFFLAT_FILTERED_PROBES,
@@ -36,16 +36,24 @@ SELECT EXISTS (SELECT 1 FROM access.current_user_profile()),
 """
 
 # Product details and the stock at the caller's stores (inventory is under RLS) for the hits.
+# On a single PostgreSQL the stock is a correlated subquery per hit; on Citus, which refuses
+# correlated subqueries over a distributed table here, one aggregate over the hits' ids, joined.
 _DETAILS_SQL = """
 SELECT p.product_id::text, p.sku, p.name, p.description, c.name, t.name, p.base_price,
-       (SELECT coalesce(sum(i.stock_level), 0) FROM retail.inventory AS i
-        WHERE i.product_id = p.product_id)::integer,
-       h.distance, h.rank
+       {stock}::integer, h.distance, h.rank
 FROM hits AS h
 JOIN retail.products AS p ON p.product_id = h.product_id
 JOIN retail.categories AS c ON c.category_id = p.category_id
-JOIN retail.product_types AS t ON t.type_id = p.type_id
+JOIN retail.product_types AS t ON t.type_id = p.type_id {stock_join}
 """
+_STOCK = {
+    False: (sql.SQL("(SELECT coalesce(sum(i.stock_level), 0) FROM retail.inventory AS i"
+                    " WHERE i.product_id = p.product_id)"), sql.SQL("")),
+    True: (sql.SQL("coalesce(s.stock, 0)"), sql.SQL(
+        "LEFT JOIN (SELECT i.product_id, sum(i.stock_level) AS stock FROM retail.inventory AS i"
+        " WHERE i.product_id IN (SELECT product_id FROM hits) GROUP BY 1) AS s"
+        " ON s.product_id = p.product_id")),
+}
 
 # The index holds one representative row per distinct text (sql/007): find the nearest texts
 # that have a product passing the filters, then expand them to their products, nearest first.
@@ -104,8 +112,10 @@ def vector_literal(values: Sequence[float]) -> str:
     return "[" + ",".join(f"{v:.8g}" for v in values) + "]"
 
 
-def filter_sql(filters: SearchFilters, product_id: str) -> sql.Composed:
-    """AND-conditions on `p` (products) for the filters; stock through RLS'd inventory."""
+def filter_sql(filters: SearchFilters, product_id: str, distributed: bool = False
+               ) -> sql.Composed:
+    """AND-conditions on `p` (products) for the filters; stock through RLS'd inventory
+    (`distributed`: on Citus, an uncorrelated IN it can plan)."""
     parts: list[sql.Composable] = []
     if filters.category is not None:
         parts.append(sql.SQL(
@@ -113,7 +123,11 @@ def filter_sql(filters: SearchFilters, product_id: str) -> sql.Composed:
         ).format(sql.Literal(filters.category)))
     if filters.max_price is not None:
         parts.append(sql.SQL("AND p.base_price <= {}").format(sql.Literal(filters.max_price)))
-    if filters.in_stock_only:
+    if filters.in_stock_only and distributed:
+        parts.append(sql.SQL(
+            "AND {} IN (SELECT i.product_id FROM retail.inventory AS i WHERE i.stock_level > 0)"
+        ).format(sql.SQL(product_id)))
+    elif filters.in_stock_only:
         parts.append(sql.SQL(
             "AND EXISTS (SELECT 1 FROM retail.inventory AS i"
             " WHERE i.product_id = {} AND i.stock_level > 0)"
@@ -121,8 +135,8 @@ def filter_sql(filters: SearchFilters, product_id: str) -> sql.Composed:
     return sql.SQL(" ").join(parts)
 
 
-def vector_query(filters: SearchFilters) -> sql.Composed:
-    product_filters = filter_sql(filters, "p.product_id")
+def vector_query(filters: SearchFilters, distributed: bool = False) -> sql.Composed:
+    product_filters = filter_sql(filters, "p.product_id", distributed)
     text_filters = sql.SQL("")
     if filters != SearchFilters():
         # only texts with at least one product that passes (iterative scan goes on past the
@@ -132,11 +146,15 @@ def vector_query(filters: SearchFilters) -> sql.Composed:
             " JOIN retail.products AS p ON p.product_id = m.product_id"
             " WHERE m.model_id = e.model_id AND m.content_sha256 = e.content_sha256 {})"
         ).format(product_filters)
-    return sql.SQL(_VECTOR_SQL).format(text_filters=text_filters, filters=product_filters)
+    stock, stock_join = _STOCK[distributed]
+    return sql.SQL(_VECTOR_SQL).format(text_filters=text_filters, filters=product_filters,
+                                       stock=stock, stock_join=stock_join)
 
 
-def text_query(filters: SearchFilters) -> sql.Composed:
-    return sql.SQL(_TEXT_SQL).format(filters=filter_sql(filters, "p.product_id"))
+def text_query(filters: SearchFilters, distributed: bool = False) -> sql.Composed:
+    stock, stock_join = _STOCK[distributed]
+    return sql.SQL(_TEXT_SQL).format(filters=filter_sql(filters, "p.product_id", distributed),
+                                     stock=stock, stock_join=stock_join)
 
 
 class PsycopgProductSearchRepository(ProductSearchRepository):
@@ -167,9 +185,10 @@ class PsycopgProductSearchRepository(ProductSearchRepository):
                 )
             if not has_vectors:
                 return Candidates((), (), model_has_vectors=False)
-            by_vector = await _fetch(conn, vector_query(query.filters),
+            distributed = context_binding(conn)[1]  # a Citus coordinator
+            by_vector = await _fetch(conn, vector_query(query.filters, distributed),
                                      {**params, "limit": query.vector_limit}, query.vector_limit)
-            by_text = await _fetch(conn, text_query(query.filters),
+            by_text = await _fetch(conn, text_query(query.filters, distributed),
                                    {**params, "limit": query.text_limit}, query.text_limit)
             return Candidates(by_vector, by_text, model_has_vectors=True)
 

@@ -28,3 +28,9 @@ def gateway(query_pool: AsyncConnectionPool, signer: ContextSigner) -> DatabaseG
 @pytest.fixture
 def executor(gateway: DatabaseGateway) -> PsycopgSalesQueryExecutor:
     return PsycopgSalesQueryExecutor(gateway)
+
+
+@pytest.fixture
+def integrity_urls(database: DatabaseEndpoints) -> list[str]:
+    """Admin URLs whose tables and catalog an attack must leave unchanged (every node on Citus)."""
+    return [database.admin_url]

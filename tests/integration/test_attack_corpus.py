@@ -6,7 +6,8 @@ real database, as the Seattle store manager:
 2. with the SQL guard switched off (a test-only guard that accepts everything): the database
    layers alone still stop writes, cross-tenant reads, file access and set_config impersonation.
 
-Each case records which layer stopped it; afterwards every table and the catalog are unchanged.
+Each case records which layer stopped it; afterwards every table and the catalog are unchanged
+(on every node of a Citus cluster: `integrity_urls`).
 """
 
 from __future__ import annotations
@@ -135,15 +136,15 @@ async def test_corpus_is_large_enough() -> None:
 
 @pytest.mark.parametrize("guard", ["pglast", "off"])
 async def test_every_attack_is_stopped_and_nothing_changes(
-    guard: str, fast_database: DatabaseGateway, database: DatabaseEndpoints,
+    guard: str, fast_database: DatabaseGateway, integrity_urls: list[str],
     foreign_data: dict[str, object], record_property,
 ) -> None:
     sql_guard = PglastSqlGuard() if guard == "pglast" else AcceptEverythingGuard()
     executor = PsycopgSalesQueryExecutor(fast_database)
     service = SalesQueryService(sql_guard, executor, max_rows_cap=50)
-    before = database_state(database.admin_url)
+    before = [database_state(url) for url in integrity_urls]
     stopped_by = await run_corpus(service, foreign_data)
-    assert database_state(database.admin_url) == before
+    assert [database_state(url) for url in integrity_urls] == before
     record_property("stopped_by", json.dumps(Counter(stopped_by.values())))
     if guard == "pglast":
         attacks = {c.name for c in ATTACKS}

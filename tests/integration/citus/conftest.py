@@ -76,6 +76,12 @@ def worker_admin_urls(citus_cluster: CitusCluster, database: DatabaseEndpoints) 
     return {w.name: w.url() for w in citus_cluster.workers}
 
 
+@pytest.fixture
+def integrity_urls(database: DatabaseEndpoints, worker_admin_urls: dict[str, str]) -> list[str]:
+    """The coordinator and every worker (their catalogs, shards included, as the superuser)."""
+    return [database.admin_url, *worker_admin_urls.values()]
+
+
 def shard_row_counts(urls: dict[str, str], table: str) -> dict[str, int]:
     """Rows of `table`'s shards per worker, as the superuser sees them (integrity checks)."""
     counts = {}
