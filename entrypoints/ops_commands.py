@@ -91,11 +91,11 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigurationError("the database is not initialised: run `zava-mcp db init`"
                                  " (or `zava-mcp serve` once) first")
     console = Console()
-    anyio.run(_tour, container, console)
+    anyio.run(tour, container, console)
     return 0
 
 
-async def _tour(container: Container, console: Console) -> None:
+async def tour(container: Container, console: Console) -> None:
     from mcp import Client
 
     from entrypoints.mcp.server import build_server

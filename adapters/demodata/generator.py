@@ -210,7 +210,7 @@ class TableData:
         """The rows as tuples of column texts (None for NULL) - for tests and inspection."""
         for chunk in self.chunks():
             for line in chunk.splitlines():
-                yield tuple(None if v == r"\N" else _unescape(v) for v in line.split("\t"))
+                yield tuple(None if v == r"\N" else copy_unescape(v) for v in line.split("\t"))
 
 
 @dataclass
@@ -314,7 +314,7 @@ def _validate(
 # ---------------------------------------------------------------- formatting helpers
 
 
-def _escape(text: str) -> str:
+def copy_escape(text: str) -> str:
     """COPY text format escaping for a text value."""
     if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
         text = (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
@@ -322,7 +322,7 @@ def _escape(text: str) -> str:
     return text
 
 
-def _unescape(text: str) -> str:
+def copy_unescape(text: str) -> str:
     if "\\" not in text:
         return text
     out: list[str] = []
@@ -336,7 +336,7 @@ def _unescape(text: str) -> str:
     return "".join(out)
 
 
-def _line(values: Sequence[object]) -> str:
+def copy_line(values: Sequence[object]) -> str:
     """One COPY line for small tables (str escaped, bool as t/f, None as \\N)."""
     parts: list[str] = []
     for v in values:
@@ -345,7 +345,7 @@ def _line(values: Sequence[object]) -> str:
         elif isinstance(v, bool):
             parts.append("t" if v else "f")
         elif isinstance(v, str):
-            parts.append(_escape(v))
+            parts.append(copy_escape(v))
         else:
             parts.append(str(v))
     return "\t".join(parts) + "\n"
@@ -569,23 +569,23 @@ class _World:
 
     def _regions(self) -> Iterator[str]:
         ts = self.reference_ts
-        yield "".join(_line((str(r.region_id), r.name, ts, ts)) for r in REGIONS)
+        yield "".join(copy_line((str(r.region_id), r.name, ts, ts)) for r in REGIONS)
 
     def _stores(self) -> Iterator[str]:
         ts = self.reference_ts
         yield "".join(
-            _line((str(s.store_id), s.name, s.city, s.is_online, str(s.region_id), ts, ts))
+            copy_line((str(s.store_id), s.name, s.city, s.is_online, str(s.region_id), ts, ts))
             for s in STORES
         )
 
     def _categories(self) -> Iterator[str]:
         ts = self.reference_ts
-        yield "".join(_line((self.category_ids[c], c, ts, ts)) for c in CATEGORIES)
+        yield "".join(copy_line((self.category_ids[c], c, ts, ts)) for c in CATEGORIES)
 
     def _product_types(self) -> Iterator[str]:
         ts = self.reference_ts
         yield "".join(
-            _line((type_id, self.category_ids[category], name, ts, ts))
+            copy_line((type_id, self.category_ids[category], name, ts, ts))
             for (category, name), type_id in self.type_ids.items()
         )
 
@@ -597,7 +597,7 @@ class _World:
             for pid, p in zip(self.product_ids, self.catalogue, strict=True):
                 day = launch - timedelta(days=1 + int(rng.random() * 365))
                 ts = f"{day.isoformat()} 00:00:00+00"
-                yield _line((
+                yield copy_line((
                     pid, p.sku, p.name, p.description, self.category_ids[p.category],
                     self.type_ids[(p.category, p.product_type)], money(p.cost_cents),
                     money(p.price_cents), ts, ts,
@@ -609,7 +609,7 @@ class _World:
         def lines() -> Iterator[str]:
             for store_id, members in zip(self.store_ids, self.customers, strict=True):
                 for c in members:
-                    yield _line((store_id, c.customer_id, c.first_name, c.last_name, c.email,
+                    yield copy_line((store_id, c.customer_id, c.first_name, c.last_name, c.email,
                                  c.created_at, c.created_at))
 
         return _chunked(lines())
@@ -617,12 +617,12 @@ class _World:
     def _app_users(self) -> Iterator[str]:
         ts = self.reference_ts
         yield "".join(
-            _line((str(u.user_id), u.display_name, u.email, u.role, ts, ts)) for u in USERS
+            copy_line((str(u.user_id), u.display_name, u.email, u.role, ts, ts)) for u in USERS
         )
 
     def _user_store_access(self) -> Iterator[str]:
         yield "".join(
-            _line((str(u.user_id), str(s))) for u in USERS for s in u.store_ids
+            copy_line((str(u.user_id), str(s))) for u in USERS for s in u.store_ids
         )
 
     # -- orders and order lines ----------------------------------------------------------

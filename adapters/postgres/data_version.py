@@ -21,7 +21,7 @@ from adapters.postgres.migrations import latest_version
 from adapters.postgres.pool import AsyncConn, context_binding
 from ports.cache import DataVersionSource
 
-_VERSION_SQL = """
+VERSION_SQL = """
 SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint
 FROM pg_stat_user_tables WHERE schemaname = 'retail'
 """
@@ -39,12 +39,12 @@ class PsycopgDataVersion(DataVersionSource):
     async def current(self) -> str:
         async def read(conn: AsyncConn) -> object:
             if context_binding(conn)[1]:  # a Citus coordinator
-                row = await (await conn.execute(_CLUSTER_VERSION_SQL, (_VERSION_SQL,))).fetchone()
+                row = await (await conn.execute(_CLUSTER_VERSION_SQL, (VERSION_SQL,))).fetchone()
                 if row is None or row[1]:
                     raise psycopg.OperationalError(
                         "a Citus node did not report its row-change counters")
             else:
-                row = await (await conn.execute(_VERSION_SQL)).fetchone()
+                row = await (await conn.execute(VERSION_SQL)).fetchone()
             return row[0] if row else 0
 
         changes = await self._gateway.read("data_version", None, read)

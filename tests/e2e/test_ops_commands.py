@@ -15,7 +15,7 @@ from rich.console import Console
 
 from entrypoints.container import Container, in_memory_container
 from entrypoints.health import HealthChecker
-from entrypoints.ops_commands import _tour
+from entrypoints.ops_commands import tour
 from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
 from tests.support.http_server import free_port
@@ -58,7 +58,7 @@ async def test_demo_tour_shows_three_users_different_answers(database: DatabaseE
     container = Container(settings=Settings(data_dir=tmp_path, pool_min=1, pool_max=2))
     container.database_endpoints.override(providers.Object(database))
     out = io.StringIO()
-    await _tour(container, Console(file=out, width=140, color_system=None))
+    await tour(container, Console(file=out, width=140, color_system=None))
     text = out.getvalue()
     assert "Seattle store manager (store_manager) sees: Seattle\n" in text
     assert "Head office analyst (head_office) sees:" in text

@@ -32,9 +32,9 @@ from adapters.demodata.generator import (
     LOAD_ORDER,
     TABLE_COLUMNS,
     DemoDataset,
-    _escape,
-    _line,
-    _unescape,
+    copy_escape,
+    copy_line,
+    copy_unescape,
     generate_dataset,
 )
 from adapters.demodata.reference import CATEGORIES, REGIONS, STORES, USERS
@@ -366,13 +366,13 @@ def test_products_override_the_catalogue_size() -> None:
 
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=40))
 def test_copy_text_escaping_round_trips(text: str) -> None:
-    escaped = _escape(text)
+    escaped = copy_escape(text)
     assert not {"\t", "\n", "\r"} & set(escaped)
-    assert _unescape(escaped) == text
+    assert copy_unescape(escaped) == text
 
 
 def test_copy_lines_encode_null_and_booleans() -> None:
-    assert _line(("a\tb", None, True, False, 3)) == "a\\tb\t\\N\tt\tf\t3\n"
+    assert copy_line(("a\tb", None, True, False, 3)) == "a\\tb\t\\N\tt\tf\t3\n"
 
 
 def test_a_stream_consumed_partially_still_yields_the_true_checksum(small: DemoDataset) -> None:

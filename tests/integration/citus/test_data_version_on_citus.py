@@ -10,7 +10,7 @@ import time
 import psycopg
 import pytest
 
-from adapters.postgres.data_version import _VERSION_SQL, PsycopgDataVersion
+from adapters.postgres.data_version import VERSION_SQL, PsycopgDataVersion
 from adapters.postgres.gateway import DatabaseGateway
 from ports.database_server import DatabaseEndpoints
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.anyio
 
 def coordinator_counters(admin_url: str) -> int:
     with psycopg.connect(admin_url) as conn:
-        return int(conn.execute(_VERSION_SQL).fetchone()[0])
+        return int(conn.execute(VERSION_SQL).fetchone()[0])
 
 
 async def test_a_write_on_a_workers_shard_moves_the_data_version(
