@@ -59,5 +59,11 @@ def add_identity_tools(
     async def get_current_utc_date() -> Annotated[CallToolResult, CurrentUtcDate]:
         """The current date and time in UTC. Use it to turn "last month" or "this year" into
         concrete dates before writing SQL."""
-        now = identity.current_utc_time().astimezone(UTC)
-        return runner.reply(CurrentUtcDate(utc_now=now.isoformat(), date=now.date().isoformat()))
+        user_id = caller()
+
+        async def now() -> CurrentUtcDate:
+            at = identity.current_utc_time().astimezone(UTC)
+            return CurrentUtcDate(utc_now=at.isoformat(), date=at.date().isoformat())
+
+        # through the runner like every tool: every tool call is audited (SPEC §7)
+        return await runner.answer("get_current_utc_date", user_id, {}, now, lambda a: a)

@@ -162,3 +162,16 @@ async def test_the_sql_tools_answer_on_either_wiring(container: Container) -> No
     tables = described.structured_content["tables"]
     assert [t["table"] for t in tables] == ["retail.stores", "retail.orders"]
     assert tables[0]["valid_values"]["name"] == ["Zava Retail Seattle"]
+
+
+async def test_every_tool_call_is_audited_the_clock_too(tmp_path: Path) -> None:
+    """SPEC §7: every tool call is audited. get_current_utc_date answered without the runner
+    and left no audit row (the soak found audit rows = calls minus its calls)."""
+    container = in_memory_container(Settings(data_dir=tmp_path))
+    seattle = UserId(UUID("f47ac10b-58cc-4372-a567-0e02b2c3d479"))
+    async with Client(build_server(container, caller=lambda: seattle)) as client:
+        result = await client.call_tool("get_current_utc_date", {})
+    assert not result.is_error
+    records = container.audit_log().records
+    assert [(r.tool, r.user_id, r.outcome) for r in records] == [
+        ("get_current_utc_date", seattle, "ok")]
