@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import NewType
 from uuid import UUID
 
-UserId = NewType("UserId", UUID)
+UserId = NewType("UserId", str)  # the identity provider's subject
 StoreId = NewType("StoreId", UUID)
 
 

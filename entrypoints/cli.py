@@ -15,12 +15,14 @@ from datetime import date
 from typing import Any, NoReturn
 
 from domain.errors import ValidationError, ZavaError
+from domain.model import Role
 from domain.services.identity import parse_user_id
 from entrypoints.settings import Settings, load_settings
 
 log = logging.getLogger("zava")
 
 SCALES = ("small", "large")
+ROLES = tuple(r.value for r in Role)
 MAX_TOKEN_TTL_S = 30 * 24 * 3600
 
 
@@ -64,6 +66,29 @@ def _user(raw: str) -> str:
         return str(parse_user_id(raw))
     except ValidationError as e:
         raise argparse.ArgumentTypeError(e.message)
+
+
+def add_user_commands(
+    users: argparse.ArgumentParser, parser_class: type[argparse.ArgumentParser]
+) -> None:
+    users.add_argument("--json", action="store_true", help="list as JSON")
+    actions = users.add_subparsers(dest="users_command", required=False,
+                                   parser_class=parser_class)
+    add = actions.add_parser("add", help="register a user (the identity provider's id)")
+    add.add_argument("--id", required=True, help="user id: the token's subject, 1-255 chars")
+    add.add_argument("--name", required=True, help="display name")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--stores", help="store codes, names or cities, comma-separated"
+                     " (not for head_office, which sees every store)")
+    add.add_argument("--email", help="e-mail address (optional)")
+    for name, text in (("grant", "let a user see more stores"),
+                       ("revoke", "stop a user seeing stores (from their next call)")):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("--id", required=True)
+        action.add_argument("--stores", required=True,
+                            help="store codes, names or cities, comma-separated")
+    remove = actions.add_parser("remove", help="unregister a user")
+    remove.add_argument("--id", required=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,8 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--provider", choices=("local", "openai", "azure"),
                        help="embedding provider (default ZAVA_EMBEDDINGS, i.e. local)")
 
-    users = commands.add_parser("users", help="list the users and the stores they see")
-    users.add_argument("--json", action="store_true")
+    add_user_commands(
+        commands.add_parser("users", help="list, add or remove users; grant or revoke stores"),
+        OneLineErrorParser,
+    )
 
     token = commands.add_parser("token", help="mint a bearer token for the HTTP transport")
     token.add_argument("--user", type=_user, required=True, help="user id the token is for")
@@ -142,11 +169,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    from entrypoints import commands, ops_commands
+    from entrypoints import commands, ops_commands, user_commands
 
     handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
         "serve": commands.serve,
-        "users": commands.users,
+        "users": user_commands.users,
+        "users add": user_commands.users,
+        "users grant": user_commands.users,
+        "users revoke": user_commands.users,
+        "users remove": user_commands.users,
         "token": commands.token,
         "health": ops_commands.health,
         "demo": ops_commands.demo,

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
-from uuid import UUID
 
 from adapters.demodata.loader import rich_progress
 from adapters.postgres import provisioning
@@ -17,6 +15,7 @@ from adapters.postgres.embedded import EmbeddedPostgresServer
 from adapters.postgres.startup_checks import user_is_known, verify_serving_database
 from domain.errors import ConfigurationError, UnknownUserError
 from domain.model import UserId
+from domain.services.identity import not_registered_message, parse_user_id
 from entrypoints.container import Container, database_server_for
 from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
@@ -49,7 +48,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             "no user to serve as: set ZAVA_USER_ID or pass --user ID"
             " (`zava-mcp users` lists them)"
         )
-    user_id = UserId(UUID(raw_user))
+    user_id = parse_user_id(raw_user)
     container, endpoints = _serving_container(settings, user_id)
     log.info("serving as %s over stdio (%s database)", user_id, endpoints.kind)
     build_server(container, caller=lambda: user_id).run()
@@ -65,10 +64,7 @@ def _serving_container(
     endpoints = container.database_endpoints()
     _ensure_initialised(endpoints, settings)
     verify_serving_database(endpoints.query_url)
-    if not user_is_known(endpoints.query_url, container.context_signer(), user_id):
-        raise UnknownUserError(
-            f"unknown user {user_id}: run `zava-mcp users` to list the users"
-        )
+    _require_registered(container, user_id)
     return container, endpoints
 
 
@@ -116,7 +112,7 @@ def _serve_http_as_fixed_user(args: argparse.Namespace, settings: Settings) -> i
         raise ConfigurationError("--user is for stdio; over HTTP --insecure-fixed-user names it")
     check_fixed_user_allowed(args.host, settings, args.workers)
     listeners = bind_listeners(args.host, args.port)
-    user_id = UserId(UUID(args.insecure_fixed_user))
+    user_id = parse_user_id(args.insecure_fixed_user)
     container, _ = _serving_container(settings, user_id)
     fixed = FixedUser.new(user_id)  # MCP under a path only this start's banner names
     app = http_app.build_http_app(container, settings, args.host, args.port, fixed_user=fixed)
@@ -135,7 +131,7 @@ def _demo_tokens(endpoints: DatabaseEndpoints, config: JwtConfig) -> list[DemoTo
         return []
     return [
         DemoToken(row["display_name"], row["user_id"],
-                  config.mint(UserId(UUID(row["user_id"])), BANNER_TOKEN_TTL_S))
+                  config.mint(UserId(row["user_id"]), BANNER_TOKEN_TTL_S))
         for row in provisioning.list_users(endpoints.admin_url)
     ]
 
@@ -144,15 +140,31 @@ def token(args: argparse.Namespace, settings: Settings) -> int:
     """Print one bearer token (and nothing else) so scripts can capture it."""
     from entrypoints.http_auth import LOCAL_SECRET_FILE, LOCAL_SECRET_SOURCE, resolve_jwt_config
 
+    user_id = parse_user_id(args.user)
+    container = Container(settings=settings)
+    endpoints = container.database_endpoints()
+    if endpoints.admin_url and not provisioning.status(endpoints).initialised:
+        raise ConfigurationError(
+            "the database is not initialised, so no user is registered: run `zava-mcp db init`"
+        )
+    _require_registered(container, user_id)
     secret_file = settings.data_dir / LOCAL_SECRET_FILE
     had_secret = secret_file.exists()
     config = resolve_jwt_config(settings)
-    print(config.mint(UserId(UUID(args.user)), args.ttl))
+    print(config.mint(user_id, args.ttl))
     if config.source == LOCAL_SECRET_SOURCE and not had_secret:
         # No server has used this data directory yet: say so, in case one runs elsewhere.
         print(f"zava-mcp token: created a new signing secret {secret_file}; only a server with"
               " the same ZAVA_DATA_DIR accepts this token", file=sys.stderr)
     return 0
+
+
+def _require_registered(container: Container, user_id: UserId) -> None:
+    """Refuse a stranger in the same words as the HTTP server's 403 (a token minted for them
+    would only be refused)."""
+    endpoints = container.database_endpoints()
+    if not user_is_known(endpoints.query_url, container.context_signer(), user_id):
+        raise UnknownUserError(not_registered_message(user_id))
 
 
 def mint_command(settings: Settings, config: JwtConfig) -> str:
@@ -295,22 +307,3 @@ def _describe_process(pid: int) -> str:
         return f"pid {pid}"
     command = " ".join(" ".join(a.decode(errors="replace").split()) for a in argv if a)
     return f"pid {pid} ({command[:80]})" if command else f"pid {pid}"
-
-
-def print_json(value: object) -> None:
-    print(json.dumps(value, indent=2, default=str))
-
-
-def users(args: argparse.Namespace, settings: Settings) -> int:
-    endpoints = database_server_for(settings).start()
-    if not endpoints.admin_url:
-        raise ConfigurationError("listing users needs ZAVA_ADMIN_DATABASE_URL")
-    rows = provisioning.list_users(endpoints.admin_url)
-    if args.json:
-        print_json(rows)
-        return 0
-    for row in rows:
-        stores = ", ".join(s.removeprefix("Zava Retail ") for s in row["stores"])
-        print(f"{row['user_id']}  {row['display_name']:<30} {row['role']:<17} {stores}")
-    return 0
-

@@ -27,6 +27,7 @@ from adapters.memory.product_search import InMemoryProductSearchRepository
 from adapters.memory.sql_database import InMemorySqlDatabase
 from adapters.metrics.prometheus import MULTIPROCESS_DIR_ENV, PrometheusMetrics
 from adapters.postgres.access import PsycopgAccessDirectory
+from adapters.postgres.access_changes import AccessChangeListener
 from adapters.postgres.analytics import (
     PsycopgInventoryRepository,
     PsycopgSalesRepository,
@@ -49,6 +50,7 @@ from adapters.sqlguard.pglast_guard import PglastSqlGuard
 from adapters.system_clock import SystemClock
 from domain.errors import ConfigurationError
 from domain.services.access_scope import CachedAccessDirectory
+from domain.services.access_watch import AccessWatch, always_live
 from domain.services.identity import IdentityService
 from domain.services.performance import PerformanceService, QueryPerformanceMonitor
 from domain.services.query_cache import CachingSalesQueryExecutor
@@ -170,12 +172,22 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     # who may see which stores, as the database says it now ...
     access_source = providers.Singleton(PsycopgAccessDirectory, database_gateway)
+    # operator changes to access (users CLI, db import) are announced by the database; the
+    # watch makes the cache below forget what it remembered on the next call (sql/020)
+    access_watch = providers.Singleton(AccessWatch)
+    access_change_listener = providers.Singleton(
+        lambda endpoints, watch: AccessChangeListener(endpoints.query_url, watch),
+        database_endpoints,
+        access_watch,
+    )
     # ... and the one port everything else reads it through: remembered briefly, shared by the
     # token verifier, the query cache and the services, so a request resolves it once
     access_directory = providers.Singleton(
-        lambda source, settings: CachedAccessDirectory(source, ttl_s=settings.access_cache_ttl_s),
+        lambda source, settings, watch: CachedAccessDirectory(
+            source, ttl_s=settings.access_cache_ttl_s, watch=watch),
         access_source,
         settings,
+        access_watch,
     )
     identity_service = providers.Singleton(IdentityService, access_directory, clock)
     performance_service = providers.Singleton(PerformanceService, query_monitor, access_directory)
@@ -245,6 +257,16 @@ class Container(containers.DeclarativeContainer):
     )
 
 
+class NoAccessChangeListener:
+    """The in-memory directory never changes behind the process's back."""
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
 def in_memory_container(settings: Settings) -> Container:
     """The same wiring with in-memory adapters and no database (unit tests, demos offline)."""
     container = Container(settings=settings)
@@ -254,6 +276,8 @@ def in_memory_container(settings: Settings) -> Container:
     container.audit_pool.override(providers.Object(None))
     container.context_signer.override(providers.Object(None))
     container.database_gateway.override(providers.Object(None))
+    container.access_watch.override(providers.Singleton(always_live))
+    container.access_change_listener.override(providers.Singleton(NoAccessChangeListener))
     container.access_source.override(
         providers.Singleton(InMemoryAccessDirectory.from_demo_data)
     )

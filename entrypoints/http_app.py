@@ -37,6 +37,7 @@ from entrypoints.fixed_user import FixedUser, LoopbackOnly, fixed_user_server
 from entrypoints.handshake_exchange import HandshakeEraExchange
 from entrypoints.health import HealthChecker
 from entrypoints.http_auth import (
+    AuthRefusals,
     BearerTokenVerifier,
     JwtConfig,
     bearer_caller,
@@ -145,6 +146,8 @@ def build_http_app(
         _serve_handshake_era_in_request_task(server, container)
     if fixed_user is not None:
         app.add_middleware(LoopbackOnly)  # outermost: before anything else runs
+    else:
+        app.add_middleware(AuthRefusals)  # says why a token was refused, and logs it
     return app
 
 
@@ -165,6 +168,7 @@ def _bearer_token_server(container: Container, settings: Settings, host: str, ba
     verifier = BearerTokenVerifier(
         config.verifier(), container.identity_service(),
         resource=resource_url, required_scope=config.required_scope,
+        user_claim=settings.jwt_user_claim,
     )
     return build_server(
         container, caller=bearer_caller,

@@ -2,13 +2,18 @@
 
 Per request: the SDK's bearer middleware hands the `Authorization: Bearer` token to
 `BearerTokenVerifier`, which verifies the JWT (signature, algorithm, `exp`, `iss`, `aud`, `sub`)
-and then asks the identity service whether `sub` is a user of this server:
+and then asks the identity service whether the user claim (ZAVA_JWT_USER_CLAIM, default `sub`)
+names a user of this server:
 - bad, expired, foreign token → None → the SDK answers 401 with `WWW-Authenticate` pointing at
   the protected-resource metadata;
 - good token of an unknown user (or without the required scope) → an AccessToken WITHOUT the
   required scope → the SDK answers 403 `insufficient_scope`;
-- otherwise the token's `sub` becomes the AccessToken subject, and `bearer_caller` reads it back
+- otherwise the user claim becomes the AccessToken subject, and `bearer_caller` reads it back
   (from the SDK's per-request context) on every tool call. Nothing is cached per session.
+The SDK's answers say only "Authentication required" / "Required scope"; `AuthRefusals` (the
+outermost middleware) replaces their description with the verifier's reason (expired, the
+audience or issuer expected, not registered and how to register) and logs every refusal once,
+with its reason and never the token.
 
 Key material is resolved by `resolve_jwt_config`: ZAVA_JWT_SECRET (HS256) or ZAVA_JWT_JWKS_URL
 (RS256/ES256, with ZAVA_JWT_ISSUER and ZAVA_JWT_AUDIENCE), never both. With neither, only the
@@ -18,7 +23,9 @@ ZAVA_DATA_DIR/jwt-secret (0600) so `zava-mcp token` can mint matching tokens.
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
+import json
 import logging
 import time
 from collections import OrderedDict
@@ -30,6 +37,7 @@ from urllib.parse import urlparse
 import anyio.to_thread
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken, TokenVerifier
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.auth.jwt_tokens import (
     DEFAULT_LOCAL_AUDIENCE,
@@ -43,7 +51,7 @@ from adapters.auth.jwt_tokens import (
 )
 from domain.errors import ConfigurationError, UnknownUserError, ValidationError
 from domain.model import UserId
-from domain.services.identity import IdentityService, parse_user_id
+from domain.services.identity import IdentityService, not_registered_message, parse_user_id
 from entrypoints.settings import Settings
 
 log = logging.getLogger("zava.auth")
@@ -214,6 +222,28 @@ class VerifiedTokenCache(ExpiringLru[str, dict[str, Any]]):
             self._put(token, claims, min(float(claims["exp"]), self._clock() + self._ttl_s))
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request's bearer token was refused: `status` 401 (`invalid_token`) or 403
+    (`insufficient_scope`), `description` for the client, `reason` for the log."""
+
+    status: int
+    description: str
+    reason: str
+
+
+_REFUSAL: contextvars.ContextVar[list[Refusal] | None] = contextvars.ContextVar(
+    "zava_auth_refusal", default=None
+)
+
+
+def _refuse(refusal: Refusal) -> None:
+    """Tell AuthRefusals (if it wraps this request) why the token was refused."""
+    holder = _REFUSAL.get()
+    if holder is not None:
+        holder.append(refusal)
+
+
 class BearerTokenVerifier(TokenVerifier):
     """The SDK's TokenVerifier: a verified JWT of a known user, or no access."""
 
@@ -224,23 +254,41 @@ class BearerTokenVerifier(TokenVerifier):
         *,
         resource: str,
         required_scope: str,
+        user_claim: str = "sub",
         verified: VerifiedTokenCache | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._verifier = verifier
         self._identity = identity
         self._resource = resource
         self._required_scope = required_scope
+        self._user_claim = user_claim
         self._verified = verified or VerifiedTokenCache()
+        self._clock = clock
 
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
             claims = await self._verified_claims(token)
         except InvalidTokenError as e:
-            log.info("bearer token rejected: %s", e.reason)
+            _refuse(Refusal(401, e.description, e.reason))
+            return None
+        if int(claims["exp"]) < int(self._clock()):
+            # within the verifier's leeway, but the SDK refuses it anyway: say why
+            _refuse(Refusal(401, "the bearer token expired; get a new token", "token expired"))
+            return None
+        user = claims.get(self._user_claim)
+        if not isinstance(user, str) or not user.strip():
+            _refuse(Refusal(
+                401, f"the bearer token has no {self._user_claim!r} claim naming the user"
+                " (ZAVA_JWT_USER_CLAIM)", f"no {self._user_claim} claim"))
             return None
         scopes = token_scopes(claims)
-        if not await self._is_known_user(claims["sub"]):
-            log.info("bearer token of unknown user %r refused", claims["sub"][:64])
+        if self._required_scope not in scopes:
+            _refuse(Refusal(403, f"the bearer token lacks the scope {self._required_scope!r}",
+                            f"user {user[:64]!r} without scope {self._required_scope}"))
+        elif not await self._is_known_user(user):
+            _refuse(Refusal(403, not_registered_message(user[:255]),
+                            f"user {user[:64]!r} is not registered"))
             scopes = [s for s in scopes if s != self._required_scope]
         return AccessToken(
             token=token,
@@ -249,7 +297,7 @@ class BearerTokenVerifier(TokenVerifier):
             expires_at=int(claims["exp"]),
             # The audience was checked by the verifier; this is the resource it stands for.
             resource=self._resource,
-            subject=claims["sub"],
+            subject=user.strip(),
             claims=claims,
         )
 
@@ -283,6 +331,86 @@ class BearerTokenVerifier(TokenVerifier):
                         exc_info=True)
             return True
         return True
+
+
+class AuthRefusals:
+    """Outermost middleware of the bearer-token app: for a request the SDK refuses (401/403),
+    the answer's description (JSON body and `WWW-Authenticate`) becomes the verifier's reason,
+    and the refusal is logged once with that reason, the path and the client address. No token
+    material is ever logged or echoed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusals: list[Refusal] = []
+        reset = _REFUSAL.set(refusals)
+        replaced = False
+
+        async def send_with_reason(message: Message) -> None:
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] in (401, 403):
+                refusal = refusals[-1] if refusals else _missing_token(message["status"])
+                _log_refusal(scope, refusal)
+                replaced = True
+                body = json.dumps({"error": _error_code(refusal.status),
+                                   "error_description": refusal.description}).encode()
+                await send({**message, "headers": _with_reason(message["headers"], refusal,
+                                                               len(body))})
+                await send({"type": "http.response.body", "body": body})
+                return
+            if replaced and message["type"] == "http.response.body":
+                return  # the SDK's own body, already replaced
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_reason)
+        finally:
+            _REFUSAL.reset(reset)
+
+
+def _missing_token(status: int) -> Refusal:
+    if status == 401:
+        return Refusal(401, "Authentication required: send Authorization: Bearer <token>",
+                       "no bearer token")
+    return Refusal(status, "the bearer token does not grant access", "refused")
+
+
+def _error_code(status: int) -> str:
+    return "invalid_token" if status == 401 else "insufficient_scope"
+
+
+def _with_reason(headers: list[tuple[bytes, bytes]], refusal: Refusal,
+                 length: int) -> list[tuple[bytes, bytes]]:
+    """The SDK's headers with our description in the challenge and the new body length; the
+    challenge's other parameters (resource_metadata) stay."""
+    kept: list[tuple[bytes, bytes]] = []
+    for name, value in headers:
+        if name.lower() == b"content-length":
+            continue
+        if name.lower() == b"www-authenticate":
+            metadata = [p for p in value.decode("latin-1").split(", ")
+                        if p.startswith("resource_metadata=")]
+            parts = [f'error="{_error_code(refusal.status)}"',
+                     f'error_description="{_header_safe(refusal.description)}"', *metadata]
+            value = ("Bearer " + ", ".join(parts)).encode("latin-1")
+        kept.append((name, value))
+    return [*kept, (b"content-length", str(length).encode())]
+
+
+def _header_safe(text: str) -> str:
+    """RFC 6750 §3: error_description is printable ASCII without `"` and `\\`."""
+    return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in text)
+
+
+def _log_refusal(scope: Scope, refusal: Refusal) -> None:
+    client = scope.get("client")
+    log.info("refused %s %s from %s: %d %s", scope.get("method", ""), scope.get("path", ""),
+             client[0] if client else "?", refusal.status, refusal.reason,
+             extra={"event": "auth_refused", "status": refusal.status, "reason": refusal.reason})
 
 
 def _client_id(claims: dict[str, Any]) -> str:

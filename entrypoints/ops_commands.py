@@ -13,7 +13,6 @@ import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 import anyio
 from rich.console import Console
@@ -107,7 +106,7 @@ async def tour(container: Container, console: Console) -> None:
         tools = (await client.list_tools()).tools
         console.print(f"tools: {', '.join(sorted(t.name for t in tools))}\n")
         for user in DEMO_USERS:
-            current[0] = UserId(UUID(str(user.user_id)))
+            current[0] = UserId(user.user_id)
             me = await _call(client, "whoami", {})
             stores = ", ".join(s["store"].removeprefix("Zava Retail ") for s in me["stores"])
             console.print(f"[bold cyan]{me['display_name']}[/] ({me['role']}) sees: {stores}")
@@ -115,7 +114,7 @@ async def tour(container: Container, console: Console) -> None:
             console.rule(f"[bold]{question.title}")
             console.print(f"[dim]{question.sql}[/]")
             for user in DEMO_USERS:
-                current[0] = UserId(UUID(str(user.user_id)))
+                current[0] = UserId(user.user_id)
                 result = await _call(client, "execute_sales_query",
                                      {"postgresql_query": question.sql})
                 console.print(_table(user.display_name, result))

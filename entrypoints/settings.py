@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Literal
-from uuid import UUID
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.errors import ConfigurationError
+from domain.errors import ValidationError as InvalidInput
+from domain.services.identity import parse_user_id
 
 
 def _default_data_dir() -> Path:
@@ -36,7 +37,7 @@ class Settings(BaseSettings):
     context_key: SecretStr | None = Field(
         None, description="hex key signing request contexts; read from the database if unset"
     )
-    user_id: UUID | None = Field(None, description="identity of the stdio server")
+    user_id: str | None = Field(None, description="identity of the stdio server")
     embeddings: Literal["local", "openai", "azure"] = "local"
     redis_url: SecretStr | None = None
     jwt_secret: SecretStr | None = Field(
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = Field(None, description="expected `iss`; local default zava-mcp")
     jwt_audience: str | None = Field(None, description="expected `aud`; local default zava-retail")
     jwt_required_scope: str = Field("zava:read", description="scope a token needs for /mcp")
+    jwt_user_claim: str = Field(
+        "sub", description="the token claim that carries the user id (e.g. oid for Entra ID)"
+    )
     public_url: str | None = Field(
         None, description="base URL clients use (e.g. https://mcp.example.com); default"
         " http://HOST:PORT. The protected resource is PUBLIC_URL/mcp",
@@ -110,6 +114,23 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[!#-\[\]-~]+", value):
             raise ValueError("must be one OAuth scope token (printable ASCII, no spaces or quotes)")
         return value
+
+    @field_validator("jwt_user_claim")
+    @classmethod
+    def _claim_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_:.-]{0,63}", value):
+            raise ValueError("must be a claim name such as sub, oid or email")
+        return value
+
+    @field_validator("user_id")
+    @classmethod
+    def _user_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return parse_user_id(value)
+        except InvalidInput as e:
+            raise ValueError(e.message) from None
 
     @field_validator("public_url")
     @classmethod

@@ -47,11 +47,14 @@ MAX_TOKEN_CHARS = 16_384
 
 
 class InvalidTokenError(AuthorizationError):
-    """The bearer token is not acceptable. `reason` says why, for the log only."""
+    """The bearer token is not acceptable. `reason` says why (for the log), `description` says
+    it to the client: what is wrong and what is accepted (expired, the audience or issuer this
+    server expects), never key material or the token itself."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__("invalid bearer token")
+    def __init__(self, reason: str, description: str | None = None) -> None:
+        super().__init__(description or "invalid bearer token")
         self.reason = reason
+        self.description = description or "the bearer token is not valid"
 
 
 class JwtVerifier:
@@ -113,15 +116,21 @@ class JwtVerifier:
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims if it is well-formed, correctly signed, current and meant for us."""
         if not token or len(token) > MAX_TOKEN_CHARS:
-            raise InvalidTokenError("empty or oversized token")
+            raise InvalidTokenError(
+                "empty or oversized token",
+                f"the bearer token is empty or longer than {MAX_TOKEN_CHARS} characters",
+            )
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as e:
-            raise InvalidTokenError(f"malformed token: {e}") from None
+            raise InvalidTokenError(f"malformed token: {e}",
+                                    "the bearer token is not a well-formed JWT") from None
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in self._algorithms:
+            accepted = ", ".join(self._algorithms)
             raise InvalidTokenError(
-                f"algorithm {algorithm!r} not accepted (accepted: {', '.join(self._algorithms)})"
+                f"algorithm {algorithm!r} not accepted (accepted: {accepted})",
+                f"the bearer token's algorithm is not accepted (accepted: {accepted})",
             )
         key = self._key_for(token, algorithm)
         try:
@@ -135,10 +144,30 @@ class JwtVerifier:
                 options={"require": list(REQUIRED_CLAIMS), "verify_sub": True},
             )
         except jwt.PyJWTError as e:  # every pyjwt failure, key errors included
-            raise InvalidTokenError(f"{type(e).__name__}: {e}") from None
+            raise InvalidTokenError(f"{type(e).__name__}: {e}", self._describe(e, token)) from None
         if not isinstance(claims.get("sub"), str) or not claims["sub"].strip():
-            raise InvalidTokenError("empty subject")
+            raise InvalidTokenError("empty subject", "the bearer token's `sub` claim is empty")
         return claims
+
+    def _describe(self, error: jwt.PyJWTError, token: str) -> str:
+        """What the client may be told. PyJWT checks the signature before any claim, so the
+        claims quoted for an expired, foreign-audience or foreign-issuer token are signed ones."""
+        if isinstance(error, jwt.ExpiredSignatureError):
+            return f"the bearer token expired{_at(_claim(token, 'exp'))}; get a new token"
+        if isinstance(error, jwt.InvalidAudienceError):
+            return (f"the bearer token is for audience {_claim(token, 'aud')!r}; this server"
+                    f" accepts audience {self._audience!r} (ZAVA_JWT_AUDIENCE)")
+        if isinstance(error, jwt.InvalidIssuerError):
+            return (f"the bearer token was issued by {_claim(token, 'iss')!r}; this server"
+                    f" accepts issuer {self._issuer!r} (ZAVA_JWT_ISSUER)")
+        if isinstance(error, jwt.MissingRequiredClaimError):
+            return (f"the bearer token has no {error.claim!r} claim (required:"
+                    f" {', '.join(REQUIRED_CLAIMS)})")
+        if isinstance(error, jwt.ImmatureSignatureError):
+            return "the bearer token is not valid yet (its nbf or iat is in the future)"
+        if isinstance(error, jwt.InvalidSignatureError):
+            return "the bearer token's signature does not verify with this server's keys"
+        return "the bearer token is not valid"
 
     def _key_for(self, token: str, algorithm: str) -> Any:
         if self._secret is not None:
@@ -147,17 +176,38 @@ class JwtVerifier:
         try:
             signing_key = self._jwks.get_signing_key_from_jwt(token)
         except jwt.PyJWKClientConnectionError as e:
-            raise InvalidTokenError(f"JWKS unreachable: {e}") from None
+            raise InvalidTokenError(
+                f"JWKS unreachable: {e}",
+                "the identity provider's signing keys could not be fetched; retry later",
+            ) from None
         except jwt.PyJWTError as e:
-            raise InvalidTokenError(f"no usable signing key: {e}") from None
+            raise InvalidTokenError(
+                f"no usable signing key: {e}",
+                "the bearer token's signing key is not among the identity provider's keys",
+            ) from None
         # The key's own algorithm (explicit `alg`, or implied by its type and curve) must be the
         # one the token claims: an EC key never verifies an RS256 token and vice versa.
         if signing_key.algorithm_name != algorithm:
             raise InvalidTokenError(
                 f"token algorithm {algorithm} does not match key algorithm"
-                f" {signing_key.algorithm_name}"
+                f" {signing_key.algorithm_name}",
+                "the bearer token's algorithm does not match its signing key's",
             )
         return signing_key.key
+
+
+def _claim(token: str, name: str) -> Any:
+    """A claim of a token whose signature already verified (PyJWT checks it first)."""
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get(name)
+    except jwt.PyJWTError:
+        return None
+
+
+def _at(exp: Any) -> str:
+    if not isinstance(exp, int | float):
+        return ""
+    return " at " + time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(exp))
 
 
 def token_scopes(claims: Mapping[str, Any]) -> list[str]:

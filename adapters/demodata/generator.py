@@ -71,7 +71,7 @@ ID_NAMESPACE = uuid.UUID("5a7e0000-0000-4000-8000-00000000da7a")  # uuid5 of ref
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "retail.regions": ("region_id", "name", "created_at", "updated_at"),
-    "retail.stores": ("store_id", "name", "city", "is_online", "region_id", "created_at",
+    "retail.stores": ("store_id", "code", "name", "city", "is_online", "region_id", "created_at",
                       "updated_at"),
     "retail.categories": ("category_id", "name", "created_at", "updated_at"),
     "retail.product_types": ("type_id", "category_id", "name", "created_at", "updated_at"),
@@ -574,7 +574,8 @@ class _World:
     def _stores(self) -> Iterator[str]:
         ts = self.reference_ts
         yield "".join(
-            copy_line((str(s.store_id), s.name, s.city, s.is_online, str(s.region_id), ts, ts))
+            copy_line((str(s.store_id), s.code, s.name, s.city, s.is_online, str(s.region_id),
+                       ts, ts))
             for s in STORES
         )
 

@@ -19,6 +19,7 @@ class DemoRegion:
 @dataclass(frozen=True)
 class DemoStore:
     store_id: UUID
+    code: str  # the chain's short code (stores.csv `code`): the city's first three letters
     name: str
     city: str
     is_online: bool
@@ -28,7 +29,7 @@ class DemoStore:
 
 @dataclass(frozen=True)
 class DemoUser:
-    user_id: UUID
+    user_id: str  # as an identity provider would issue it; the demo's are UUIDs
     display_name: str
     email: str
     role: str
@@ -44,6 +45,7 @@ REGIONS: tuple[DemoRegion, ...] = (PUGET_SOUND, EASTERN_WASHINGTON, ONLINE)
 def _store(n: int, city: str, region: DemoRegion, weight: float, online: bool = False) -> DemoStore:
     return DemoStore(
         store_id=UUID(f"5a7e0000-0000-4000-8000-{n:012d}"),
+        code=city[:3].upper(),
         name=f"Zava Retail {city}",
         city="Online" if online else city,
         is_online=online,
@@ -80,7 +82,7 @@ CATEGORIES: tuple[str, ...] = (
 def _manager(user_id: str, store: DemoStore) -> DemoUser:
     city = store.name.removeprefix("Zava Retail ")
     return DemoUser(
-        user_id=UUID(user_id),
+        user_id=user_id,
         display_name=f"{city} store manager",
         email=f"manager.{city.lower()}@zava.example",
         role="store_manager",
@@ -98,14 +100,14 @@ USERS: tuple[DemoUser, ...] = (
     _manager("9c8b7a65-4321-fed0-9876-543210fedcba", KIRKLAND),
     _manager("2f4e6d8c-1a3b-5c7e-9f0a-b2d4f6e8c0a2", ONLINE_STORE),
     DemoUser(
-        user_id=UUID("19fadba2-0ce0-477c-8044-861caf516f15"),
+        user_id="19fadba2-0ce0-477c-8044-861caf516f15",
         display_name="Puget Sound regional manager",
         email="regional.pugetsound@zava.example",
         role="regional_manager",
         store_ids=tuple(s.store_id for s in STORES if s.region_id == PUGET_SOUND.region_id),
     ),
     DemoUser(
-        user_id=UUID("5ba86bc5-6c7d-4d93-9337-3175bdc44ad8"),
+        user_id="5ba86bc5-6c7d-4d93-9337-3175bdc44ad8",
         display_name="Head office analyst",
         email="analyst.headoffice@zava.example",
         role="head_office",

@@ -41,7 +41,7 @@ class PsycopgAccessDirectory(AccessDirectory):
         return AccessScope(
             user_id=UserId(uid),
             display_name=display_name,
-            email=email,
+            email=email or "",
             role=Role(role),
             stores=tuple(
                 Store(StoreId(UUID(s[0])), s[1], s[2], bool(s[3]), s[4]) for s in stores

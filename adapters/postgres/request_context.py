@@ -49,8 +49,11 @@ class ContextSigner:
         self._key = key
 
     def sign(self, purpose: Purpose, subject: str, backend_pid: int) -> str:
+        """`subject` travels hex-encoded (UTF-8): a user id may contain `|` (Auth0's
+        `auth0|…`) or any other character but a control character (sql/020)."""
         issued_ms = time.time_ns() // 1_000_000
-        message = f"v1|{purpose}|{subject}|{backend_pid}|{issued_ms}|{secrets.token_hex(16)}"
+        encoded = subject.encode().hex()
+        message = f"v2|{purpose}|{encoded}|{backend_pid}|{issued_ms}|{secrets.token_hex(16)}"
         signature = hmac.new(self._key, message.encode(), hashlib.sha256).hexdigest()
         return f"{message}|{signature}"
 

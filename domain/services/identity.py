@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from datetime import datetime
-from uuid import UUID
 
 from domain.errors import ValidationError
 from domain.model import AccessScope, UserId
 from ports.access import AccessDirectory
 from ports.clock import Clock
 
+MAX_USER_ID_CHARS = 255
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
 
 def parse_user_id(raw: str) -> UserId:
-    """Parse a user id given on the command line, in settings or in a token subject."""
-    try:
-        return UserId(UUID(raw.strip()))
-    except (ValueError, AttributeError) as e:
+    """A user id given on the command line, in settings or in a token claim: the identity
+    provider's subject, any text of 1 to 255 characters without control characters (surrounding
+    blanks are dropped). Demo users have UUIDs; Entra ID, Okta or Auth0 ids need not be."""
+    value = raw.strip() if isinstance(raw, str) else ""
+    if not value or len(value) > MAX_USER_ID_CHARS or _CONTROL_CHARACTERS.search(value):
+        shown = repr(raw[:40] + "…" if isinstance(raw, str) and len(raw) > 40 else raw)
         raise ValidationError(
-            f"user id {raw!r} is not a UUID; run `zava-mcp users` to list the demo users"
-        ) from e
+            f"user id {shown} is not accepted: a user id is 1 to {MAX_USER_ID_CHARS} characters"
+            " without control characters (`zava-mcp users` lists the users)"
+        )
+    return UserId(value)
+
+
+def not_registered_message(user_id: str) -> str:
+    """Why a stranger is refused and what an operator does about it: the same words over HTTP
+    (403), from `zava-mcp token` and from a stdio server."""
+    return (
+        f"user {user_id!r} is not registered on this server; an operator registers them with"
+        f" `zava-mcp users add --id {shlex.quote(user_id)} --name NAME"
+        " --role store_manager|regional_manager|head_office [--stores LIST]`"
+    )
 
 
 class IdentityService:

@@ -58,11 +58,14 @@ def build_server(
             await gateway.open(timeout_s=30)
             # audit records a crashed predecessor spooled during an outage: written now
             await container.audit_log().flush()
+        access_changes = container.access_change_listener()
+        await access_changes.start()
         container.metrics().start()
         embeddings = EmbeddingLifetime(container.embedding_provider())
         try:
             yield container
         finally:
+            await access_changes.stop()
             await embeddings.close()
             await container.audit_log().flush()
             await container.cache_store().close()

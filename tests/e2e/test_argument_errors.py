@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pytest
 from mcp import Client
@@ -23,7 +22,7 @@ HEAD_OFFICE = "5ba86bc5-6c7d-4d93-9337-3175bdc44ad8"
 
 def _server(tmp_path: Path) -> Any:
     container = in_memory_container(Settings(data_dir=tmp_path))
-    return build_server(container, caller=lambda: UserId(UUID(HEAD_OFFICE)))
+    return build_server(container, caller=lambda: UserId(HEAD_OFFICE))
 
 
 async def _error(tmp_path: Path, mode: str, tool: str, arguments: dict[str, Any]) -> str:

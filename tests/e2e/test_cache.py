@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 import redis
@@ -45,7 +44,7 @@ async def test_identical_questions_never_share_an_entry(
     async with Client(build_server(container, caller=lambda: caller[0])) as client:
         for _ in range(2):
             for user in users:
-                caller[:] = [UserId(UUID(str(user.user_id)))]
+                caller[:] = [UserId(user.user_id)]
                 result = await client.call_tool("execute_sales_query",
                                                 {"postgresql_query": QUESTION})
                 assert not result.is_error, result.content

@@ -68,7 +68,8 @@ def test_db_url_connects_psql_as_the_query_role(
     ("args", "fragment"),
     [
         (("serve", "--user", "00000000-0000-0000-0000-000000000000"),
-         "unknown user 00000000-0000-0000-0000-000000000000: run `zava-mcp users`"),
+         "user '00000000-0000-0000-0000-000000000000' is not registered on this server; an"
+         " operator registers them with `zava-mcp users add --id"),
         (("serve",), "no user to serve as: set ZAVA_USER_ID or pass --user ID"),
         (("db", "init", "--scale", "galactic"), "invalid choice: 'galactic'"),
     ],

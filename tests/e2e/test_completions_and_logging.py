@@ -8,7 +8,6 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import httpx2
 import pytest
@@ -37,7 +36,7 @@ DROP = {"postgresql_query": "DROP TABLE orders"}
 
 def _server(tmp_path: Path, user: str) -> Any:
     container = in_memory_container(Settings(data_dir=tmp_path))
-    return build_server(container, caller=lambda: UserId(UUID(user)))
+    return build_server(container, caller=lambda: UserId(user))
 
 
 async def _set_level(client: Client, level: Any) -> None:

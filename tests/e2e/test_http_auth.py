@@ -131,27 +131,66 @@ INVALID_AUTHORIZATIONS: dict[str, Callable[[], str]] = {
 }
 
 
+# what each refusal says to the client: what is wrong and what is accepted
+INVALID_DESCRIPTIONS = {
+    "bad signature": "signature does not verify",
+    "expired": "the bearer token expired at ",
+    "wrong audience": "is for audience 'someone-else'; this server accepts audience"
+                      " 'zava-retail' (ZAVA_JWT_AUDIENCE)",
+    "wrong issuer": "was issued by 'https://evil.example.com'; this server accepts issuer"
+                    " 'zava-mcp' (ZAVA_JWT_ISSUER)",
+    "no exp": "has no 'exp' claim",
+    "alg none": "algorithm is not accepted (accepted: HS256)",
+    "garbage": "not a well-formed JWT",
+    "basic scheme": "Authentication required: send Authorization: Bearer <token>",
+}
+
+
 @pytest.mark.parametrize("case", list(INVALID_AUTHORIZATIONS))
-def test_invalid_tokens_are_401(server: RunningServer, case: str) -> None:
-    response = _post_mcp(server, INVALID_AUTHORIZATIONS[case]())
+def test_invalid_tokens_are_401_saying_why_and_logged_without_the_token(
+    server: RunningServer, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    authorization = INVALID_AUTHORIZATIONS[case]()
+    with caplog.at_level("INFO", logger="zava.auth"):
+        response = _post_mcp(server, authorization)
     assert response.status_code == 401, case
-    assert "resource_metadata=" in response.headers["www-authenticate"]
-    # the reason is logged, never echoed
-    assert response.json()["error_description"] == "Authentication required"
+    challenge = response.headers["www-authenticate"]
+    assert 'error="invalid_token"' in challenge
+    assert "resource_metadata=" in challenge
+    assert response.json()["error"] == "invalid_token"
+    assert INVALID_DESCRIPTIONS[case] in response.json()["error_description"]
+    assert INVALID_DESCRIPTIONS[case].replace('"', "?") in challenge
+    refusals = [r for r in caplog.records if getattr(r, "event", None) == "auth_refused"]
+    assert len(refusals) == 1, case
+    token = authorization.split(" ", 1)[1]
+    assert token not in refusals[0].getMessage()
+    signature = token.split(".")[-1]
+    assert not signature or signature not in refusals[0].getMessage()  # not even that part
 
 
-FORBIDDEN_TOKENS: dict[str, Callable[[], str]] = {
-    "unknown user (nil UUID)": lambda: _token(NIL_USER),
-    "subject is not a user id": lambda: _token("alice@example.com"),
-    "known user without the scope": lambda: _token(SEATTLE, scope="profile email"),
+FORBIDDEN_TOKENS: dict[str, tuple[Callable[[], str], str]] = {
+    "unknown user (nil UUID)": (lambda: _token(NIL_USER), f"user '{NIL_USER}' is not registered"
+                                " on this server; an operator registers them with `zava-mcp"
+                                f" users add --id {NIL_USER} --name NAME --role"),
+    "unknown non-UUID user": (lambda: _token("alice@example.com"),
+                              "user 'alice@example.com' is not registered"),
+    "known user without the scope": (lambda: _token(SEATTLE, scope="profile email"),
+                                     "lacks the scope 'zava:read'"),
 }
 
 
 @pytest.mark.parametrize("case", list(FORBIDDEN_TOKENS))
-def test_valid_token_without_access_is_403(server: RunningServer, case: str) -> None:
-    response = _post_mcp(server, f"Bearer {FORBIDDEN_TOKENS[case]()}")
+def test_valid_token_without_access_is_403_saying_why(
+    server: RunningServer, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_token, description = FORBIDDEN_TOKENS[case]
+    with caplog.at_level("INFO", logger="zava.auth"):
+        response = _post_mcp(server, f"Bearer {make_token()}")
     assert response.status_code == 403, case
     assert 'error="insufficient_scope"' in response.headers["www-authenticate"]
+    assert description in response.json()["error_description"]
+    assert [r.reason for r in caplog.records  # type: ignore[attr-defined]
+            if getattr(r, "event", None) == "auth_refused"]
 
 
 def test_valid_token_lists_tools_in_stateless_json_mode(server: RunningServer) -> None:
@@ -178,8 +217,8 @@ def test_oversized_requests_are_refused(server: RunningServer) -> None:
 # --- through the SDK's streamable HTTP client ---------------------------------------------------
 
 
-async def _call(server: RunningServer, token: str, tool: str, arguments: dict[str, Any]
-                ) -> dict[str, Any]:
+async def call_tool_with_token(server: RunningServer, token: str, tool: str,
+                               arguments: dict[str, Any]) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx2.AsyncClient(headers=headers, timeout=30) as http, \
             Client(streamable_http_client(server.mcp_url, http_client=http)) as client:
@@ -190,16 +229,17 @@ async def _call(server: RunningServer, token: str, tool: str, arguments: dict[st
 
 
 async def _visible_store_ids(server: RunningServer, token: str) -> set[str]:
-    content = await _call(server, token, "execute_sales_query", {"postgresql_query": STORES_SQL})
+    content = await call_tool_with_token(server, token, "execute_sales_query",
+                                         {"postgresql_query": STORES_SQL})
     return {row[0] for row in content["rows"]}
 
 
 @pytest.mark.anyio
 async def test_whoami_is_the_token_subject(server: RunningServer) -> None:
-    seattle = await _call(server, _token(SEATTLE), "whoami", {})
+    seattle = await call_tool_with_token(server, _token(SEATTLE), "whoami", {})
     assert seattle["user_id"] == SEATTLE
     assert [s["store"] for s in seattle["stores"]] == ["Zava Retail Seattle"]
-    head_office = await _call(server, _token(HEAD_OFFICE), "whoami", {})
+    head_office = await call_tool_with_token(server, _token(HEAD_OFFICE), "whoami", {})
     assert head_office["role"] == "head_office"
     assert len(head_office["stores"]) == 8
 
@@ -249,9 +289,10 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return {**env, "ZAVA_LOG_LEVEL": "WARNING", **extra}
 
 
-def test_token_command_prints_one_verifiable_line(tmp_path: Path) -> None:
+def test_token_command_prints_one_verifiable_line(database: DatabaseEndpoints,
+                                                 data_dir: Path) -> None:
     done = _cli("token", "--user", SEATTLE, "--ttl", "120",
-                env=_clean_env(ZAVA_JWT_SECRET=SECRET, ZAVA_DATA_DIR=str(tmp_path)))
+                env=_clean_env(ZAVA_JWT_SECRET=SECRET, ZAVA_DATA_DIR=str(data_dir)))
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 1
@@ -260,11 +301,26 @@ def test_token_command_prints_one_verifiable_line(tmp_path: Path) -> None:
     assert 100 <= claims["exp"] - time.time() <= 120
 
 
-def test_token_command_uses_the_local_secret_file(tmp_path: Path) -> None:
-    env = _clean_env(ZAVA_DATA_DIR=str(tmp_path))
+def test_token_command_refuses_an_unregistered_user_as_the_server_does(
+    database: DatabaseEndpoints, data_dir: Path
+) -> None:
+    done = _cli("token", "--user", "auth0|stranger",
+                env=_clean_env(ZAVA_JWT_SECRET=SECRET, ZAVA_DATA_DIR=str(data_dir)))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        "zava-mcp: error: user 'auth0|stranger' is not registered on this server; an operator"
+        " registers them with `zava-mcp users add --id 'auth0|stranger' --name NAME"
+        " --role store_manager|regional_manager|head_office [--stores LIST]`\n")
+
+
+def test_token_command_uses_the_local_secret_file(database: DatabaseEndpoints,
+                                                  data_dir: Path) -> None:
+    env = _clean_env(ZAVA_DATA_DIR=str(data_dir))
+    secret_file = data_dir / "jwt-secret"
+    secret_file.unlink(missing_ok=True)  # no server of this session signs with it right now
     done = _cli("token", "--user", HEAD_OFFICE, env=env)
     assert done.returncode == 0, done.stderr
-    secret_file = tmp_path / "jwt-secret"
     assert secret_file.stat().st_mode & 0o777 == 0o600
     claims = JwtVerifier.with_secret(secret_file.read_text().strip()).verify(done.stdout.strip())
     assert claims["sub"] == HEAD_OFFICE
@@ -278,7 +334,8 @@ def test_token_command_uses_the_local_secret_file(tmp_path: Path) -> None:
     assert JwtVerifier.with_secret(secret_file.read_text().strip()).verify(again.stdout.strip())
 
 
-@pytest.mark.parametrize("argv", [["--user", "nope"], ["--user", SEATTLE, "--ttl", "0"],
+@pytest.mark.parametrize("argv", [["--user", ""], ["--user", "x" * 256],
+                                  ["--user", SEATTLE, "--ttl", "0"],
                                   ["--user", SEATTLE, "--ttl", str(31 * 24 * 3600)]])
 def test_token_command_rejects_bad_arguments_in_one_line(tmp_path: Path, argv: list[str]) -> None:
     done = _cli("token", *argv, env=_clean_env(ZAVA_JWT_SECRET=SECRET,
@@ -314,7 +371,8 @@ async def test_serve_http_quick_start(database: DatabaseEndpoints, data_dir: Pat
         assert '"Authorization": "Bearer ey' in banner
         minted = _cli("token", "--user", REGIONAL, env=env)
         assert minted.returncode == 0, minted.stderr
-        me = await _call(RunningServer(base_url), minted.stdout.strip(), "whoami", {})
+        me = await call_tool_with_token(RunningServer(base_url), minted.stdout.strip(),
+                                        "whoami", {})
         assert me["user_id"] == REGIONAL
         assert len(me["stores"]) == 6
     finally:
@@ -353,7 +411,8 @@ async def test_make_serve_accepts_a_bare_token_command(database: DatabaseEndpoin
         minted = _cli("token", "--user", REGIONAL, env=env)
         assert minted.returncode == 0, minted.stderr
         assert minted.stderr == "", "the token command must find the server's secret"
-        me = await _call(RunningServer(base_url), minted.stdout.strip(), "whoami", {})
+        me = await call_tool_with_token(RunningServer(base_url), minted.stdout.strip(),
+                                        "whoami", {})
         assert me["user_id"] == REGIONAL
     finally:
         os.killpg(process.pid, signal.SIGTERM)

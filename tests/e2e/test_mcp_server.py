@@ -7,7 +7,6 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 from dependency_injector import providers
@@ -43,7 +42,7 @@ def container(request: pytest.FixtureRequest, tmp_path: Path) -> Container:
 
 @pytest.mark.parametrize("user", list(EXPECTED_STORE_COUNTS))
 async def test_whoami_in_process(container: Container, user: str) -> None:
-    server = build_server(container, caller=lambda: UserId(UUID(user)))
+    server = build_server(container, caller=lambda: UserId(user))
     async with Client(server) as client:
         result = await client.call_tool("whoami", {})
     assert not result.is_error
@@ -57,7 +56,7 @@ async def test_whoami_in_process(container: Container, user: str) -> None:
 
 
 async def test_unknown_user_gets_an_authorization_error(container: Container) -> None:
-    nil = UserId(UUID(int=0))
+    nil = UserId("00000000-0000-0000-0000-000000000000")
     async with Client(build_server(container, caller=lambda: nil)) as client:
         result = await client.call_tool("whoami", {})
     assert result.is_error
@@ -95,7 +94,7 @@ async def test_the_caller_s_scope_is_resolved_once_for_many_requests(tmp_path: P
         return await real_scope_for(user_id)
 
     directory.scope_for = counted  # type: ignore[method-assign]
-    user = UserId(UUID(REGIONAL))
+    user = UserId(REGIONAL)
     async with Client(build_server(container, caller=lambda: user)) as client:
         for tool, arguments in [("whoami", {}), ("get_store_performance", {}),
                                 ("get_store_performance", {"store": "Bellevue"}),
@@ -106,7 +105,7 @@ async def test_the_caller_s_scope_is_resolved_once_for_many_requests(tmp_path: P
 
 
 async def test_tools_are_read_only_and_documented(container: Container) -> None:
-    server = build_server(container, caller=lambda: UserId(UUID(SEATTLE)))
+    server = build_server(container, caller=lambda: UserId(SEATTLE))
     async with Client(server) as client:
         tools = (await client.list_tools()).tools
         date = await client.call_tool("get_current_utc_date", {})
@@ -148,7 +147,7 @@ async def test_whoami_over_stdio(stdio_client: Client) -> None:
 async def test_the_sql_tools_answer_on_either_wiring(container: Container) -> None:
     """execute_sales_query and get_multiple_table_schemas answer on the in-memory wiring too
     (SQLite over the same data set; before, both failed there with an internal error)."""
-    server = build_server(container, caller=lambda: UserId(UUID(SEATTLE)))
+    server = build_server(container, caller=lambda: UserId(SEATTLE))
     async with Client(server) as client:
         counted = await client.call_tool("execute_sales_query", {
             "postgresql_query": "SELECT count(DISTINCT store_id) AS stores FROM orders"})

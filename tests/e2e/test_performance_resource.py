@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 from dependency_injector import providers
@@ -20,8 +19,8 @@ from ports.database_server import DatabaseEndpoints
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
-SEATTLE = UserId(UUID("f47ac10b-58cc-4372-a567-0e02b2c3d479"))
-HEAD_OFFICE = UserId(UUID("5ba86bc5-6c7d-4d93-9337-3175bdc44ad8"))
+SEATTLE = UserId("f47ac10b-58cc-4372-a567-0e02b2c3d479")
+HEAD_OFFICE = UserId("5ba86bc5-6c7d-4d93-9337-3175bdc44ad8")
 
 
 async def test_performance_summary_is_for_head_office(database: DatabaseEndpoints,

@@ -41,7 +41,7 @@ NOW = datetime.combine(DEMO_ANCHOR, datetime.min.time(), tzinfo=UTC)
 ALL_STORES = frozenset(StoreId(s.store_id) for s in STORES)
 SEATTLE_ID = StoreId(SEATTLE.store_id)
 SEATTLE_MANAGER, REGIONAL, HEAD_OFFICE = (UserId(USERS[i].user_id) for i in (0, 8, 9))
-NOBODY = UserId(StoreId(SEATTLE.store_id))  # a UUID that is not a user
+NOBODY = UserId(str(SEATTLE.store_id))  # a UUID that is not a user
 PERIODS = ["last_7_days", "last_90_days", "2025-Q4", "ytd", "2024-02-29..2024-02-29"]
 
 

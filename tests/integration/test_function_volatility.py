@@ -4,8 +4,6 @@ when every function it calls is IMMUTABLE and it holds no time literal."""
 
 from __future__ import annotations
 
-from uuid import UUID
-
 import pytest
 
 from adapters.cache.memory import MemoryCacheStore
@@ -22,7 +20,7 @@ from ports.sql_guard import GuardedQuery
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
 
-HEAD_OFFICE = UserId(UUID(str(USERS[9].user_id)))
+HEAD_OFFICE = UserId(USERS[9].user_id)
 GUARD = PglastSqlGuard()
 
 

@@ -34,7 +34,8 @@ async def test_every_user_sees_exactly_their_stores(
 
 @pytest.mark.parametrize("table", TENANT_TABLES)
 @pytest.mark.parametrize(
-    "user", [UUID(int=0), UUID("deadbeef-0000-4000-8000-000000000000")], ids=["nil", "unknown"]
+    "user", ["00000000-0000-0000-0000-000000000000", "deadbeef-0000-4000-8000-000000000000",
+             "auth0|seattle-manager"], ids=["nil", "unknown", "unknown non-UUID"]
 )
 async def test_unknown_and_nil_users_see_nothing(
     executor: PsycopgSalesQueryExecutor, user: UUID, table: str

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
-from uuid import UUID
 
 import psycopg
 import pytest
@@ -311,7 +310,7 @@ async def test_switching_to_hnsw_and_back_rebuilds_the_index(
 
 async def test_unknown_users_are_refused(service: ProductSearchService) -> None:
     with pytest.raises(UnknownUserError):
-        await service.search(UserId(UUID(int=0)), "garden hose")
+        await service.search(UserId("00000000-0000-0000-0000-000000000000"), "garden hose")
 
 
 async def test_vectors_of_another_model_are_a_clear_error(

@@ -7,13 +7,20 @@ Citus global pid and the context is propagated to the workers: hence `backend(co
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 
 import psycopg
 import pytest
 
 from adapters.demodata.reference import USERS
-from adapters.postgres.request_context import PROPAGATE_CONTEXT, ContextSigner, backend_binding
+from adapters.postgres.request_context import (
+    PROPAGATE_CONTEXT,
+    ContextSigner,
+    backend_binding,
+    read_context_key,
+)
 from ports.database_server import DatabaseEndpoints
 
 pytestmark = pytest.mark.integration
@@ -72,8 +79,21 @@ def test_changing_the_subject_breaks_the_signature(
     conn: psycopg.Connection, signer: ContextSigner
 ) -> None:
     valid = signer.sign("query", str(SEATTLE.user_id), backend(conn))
-    forged = valid.replace(str(SEATTLE.user_id), str(HEAD_OFFICE.user_id))
+    forged = valid.replace(SEATTLE.user_id.encode().hex(), HEAD_OFFICE.user_id.encode().hex())
+    assert forged != valid
     assert stores_seen(conn, forged) == 0
+
+
+def test_the_old_plain_subject_format_is_not_honoured(
+    conn: psycopg.Connection, database: DatabaseEndpoints
+) -> None:
+    """A v1 context (subject as plain text), even correctly signed, means nobody now (sql/020):
+    only the hex-encoded v2 form is parsed."""
+    key = read_context_key(database.admin_url)
+    message = (f"v1|query|{HEAD_OFFICE.user_id}|{backend(conn)}"
+               f"|{time.time_ns() // 1_000_000}|{'0' * 32}")
+    signature = hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+    assert stores_seen(conn, f"{message}|{signature}") == 0
 
 
 def test_a_key_guess_is_not_honoured(conn: psycopg.Connection) -> None:
@@ -107,7 +127,8 @@ def test_an_audit_context_grants_no_rows(conn: psycopg.Connection, signer: Conte
 
 @pytest.mark.parametrize(
     "value",
-    ["", "garbage", "v1|query|" + "a" * 500, "v1|query|x|1|1|1|1", "v2|query|||||"],
+    ["", "garbage", "v1|query|" + "a" * 500, "v1|query|x|1|1|1|1", "v2|query|||||",
+     "v2|query|abc|1|1|1|1", "v2|query|" + "ab" * 1100 + "|1|1|1|1"],
 )
 def test_malformed_contexts_see_nothing(conn: psycopg.Connection, value: str) -> None:
     assert stores_seen(conn, value) == 0

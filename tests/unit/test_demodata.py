@@ -115,8 +115,8 @@ def test_reference_rows_are_exactly_the_reference_module(rows: Rows) -> None:
     assert {(r[0], r[1]) for r in rows["retail.regions"]} == {
         (str(r.region_id), r.name) for r in REGIONS
     }
-    assert {(r[0], r[1], r[2], r[3], r[4]) for r in rows["retail.stores"]} == {
-        (str(s.store_id), s.name, s.city, "t" if s.is_online else "f", str(s.region_id))
+    assert {(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows["retail.stores"]} == {
+        (str(s.store_id), s.code, s.name, s.city, "t" if s.is_online else "f", str(s.region_id))
         for s in STORES
     }
     assert [r[1] for r in rows["retail.categories"]] == list(CATEGORIES)

@@ -26,6 +26,7 @@ from adapters.memory.embeddings import HashingEmbeddingProvider
 from adapters.memory.metrics import InMemoryMetrics
 from adapters.memory.product_search import InMemoryProductSearchRepository
 from adapters.memory.sql_database import InMemorySalesQueryExecutor, InMemorySchemaCatalog
+from adapters.memory.user_admin import InMemoryUserAdministration
 from ports.access import AccessDirectory
 from ports.audit import AuditLog
 from ports.cache import CacheStore, DataVersionSource, FunctionVolatility
@@ -38,6 +39,7 @@ from ports.sales import SalesRepository
 from ports.sales_query import SalesQueryExecutor
 from ports.schema_catalog import SchemaCatalog
 from ports.stores import StoreCatalog
+from ports.user_admin import UserAdministration
 
 FAKES: list[tuple[type, type]] = [
     (AccessDirectory, InMemoryAccessDirectory),
@@ -55,6 +57,7 @@ FAKES: list[tuple[type, type]] = [
     (SalesQueryExecutor, InMemorySalesQueryExecutor),
     (SchemaCatalog, InMemorySchemaCatalog),
     (StoreCatalog, InMemoryStoreCatalog),
+    (UserAdministration, InMemoryUserAdministration),
 ]
 WITHOUT_FAKE = {
     "DatabaseServer": "starts PostgreSQL itself: the in-memory wiring has no database",

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import httpx2
 import pytest
@@ -74,7 +73,7 @@ def test_build_http_app_refuses_it_too(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     with pytest.raises(ConfigurationError, match=r"refused because of --host 0\.0\.0\.0"):
         build_http_app(in_memory_container(settings), settings, "0.0.0.0", 8000,
-                       fixed_user=FixedUser.new(UserId(UUID(SEATTLE))))
+                       fixed_user=FixedUser.new(UserId(SEATTLE)))
 
 
 @pytest.mark.parametrize(
@@ -180,7 +179,7 @@ def test_what_direct_clients_send_is_not(name: str) -> None:
 
 
 def test_every_start_draws_its_own_unguessable_path() -> None:
-    paths = {FixedUser.new(UserId(UUID(SEATTLE))).path for _ in range(1000)}
+    paths = {FixedUser.new(UserId(SEATTLE)).path for _ in range(1000)}
     assert len(paths) == 1000
     for path in paths:
         assert path.startswith("/mcp-")
@@ -190,7 +189,7 @@ def test_every_start_draws_its_own_unguessable_path() -> None:
 
 def test_mcp_is_served_only_under_the_per_start_path(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    fixed = FixedUser.new(UserId(UUID(SEATTLE)))
+    fixed = FixedUser.new(UserId(SEATTLE))
     ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
     headers = {"Accept": "application/json, text/event-stream"}
     with serve_in_thread(lambda port: build_http_app(

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import jwt
 import pytest
@@ -71,11 +70,18 @@ def hs_verifier() -> JwtVerifier:
     return JwtVerifier.with_secret(SECRET)
 
 
-def _reason(verifier: JwtVerifier, token: str) -> str:
+def _refusal(verifier: JwtVerifier, token: str) -> InvalidTokenError:
     with pytest.raises(InvalidTokenError) as info:
         verifier.verify(token)
-    assert info.value.message == "invalid bearer token"  # never the detail
-    return info.value.reason
+    # the client's description says what is wrong, never key or token material
+    assert info.value.message == info.value.description
+    assert SECRET not in info.value.description
+    assert not token or token not in info.value.description
+    return info.value
+
+
+def _reason(verifier: JwtVerifier, token: str) -> str:
+    return _refusal(verifier, token).reason
 
 
 # --- HS256 (local tokens) ---------------------------------------------------------------------
@@ -94,31 +100,36 @@ def test_invalid_token_error_is_an_authorization_error() -> None:
 
 
 # Built when the test runs, not at collection, so a long session cannot expire them.
-BAD_TOKENS: list[tuple[Callable[[], str], str]] = [
-    (lambda: _hs(exp=None), "exp"),
-    (lambda: _hs(sub=None), "sub"),
-    (lambda: _hs(sub="   "), "empty subject"),
-    (lambda: _hs(sub=42), "Subject must be a string"),
-    (lambda: _hs(iss="https://evil.example.com"), "InvalidIssuerError"),
-    (lambda: _hs(iss=None), "iss"),
-    (lambda: _hs(aud="someone-else"), "InvalidAudienceError"),
-    (lambda: _hs(aud=None), "aud"),
-    (lambda: _hs(exp=int(time.time()) - 120), "ExpiredSignatureError"),
-    (lambda: _hs(nbf=int(time.time()) + 600), "ImmatureSignatureError"),
+BAD_TOKENS: list[tuple[Callable[[], str], str, str]] = [
+    (lambda: _hs(exp=None), "exp", "has no 'exp' claim"),
+    (lambda: _hs(sub=None), "sub", "has no 'sub' claim"),
+    (lambda: _hs(sub="   "), "empty subject", "`sub` claim is empty"),
+    (lambda: _hs(sub=42), "Subject must be a string", "not valid"),
+    (lambda: _hs(iss="https://evil.example.com"), "InvalidIssuerError",
+     "issued by 'https://evil.example.com'; this server accepts issuer 'zava-mcp'"),
+    (lambda: _hs(iss=None), "iss", "has no 'iss' claim"),
+    (lambda: _hs(aud="someone-else"), "InvalidAudienceError",
+     "for audience 'someone-else'; this server accepts audience 'zava-retail'"),
+    (lambda: _hs(aud=None), "aud", "has no 'aud' claim"),
+    (lambda: _hs(exp=int(time.time()) - 120), "ExpiredSignatureError", "expired at 20"),
+    (lambda: _hs(nbf=int(time.time()) + 600), "ImmatureSignatureError", "not valid yet"),
     (lambda: jwt.encode(_claims(), "another-secret-that-is-also-32-bytes-long",
-                        algorithm="HS256"), "InvalidSignatureError"),
-    (lambda: "not.a.jwt", "malformed"),
-    (lambda: "", "empty"),
-    (lambda: "a" * 20_000, "oversized"),
+                        algorithm="HS256"), "InvalidSignatureError",
+     "signature does not verify"),
+    (lambda: "not.a.jwt", "malformed", "not a well-formed JWT"),
+    (lambda: "", "empty", "empty or longer than"),
+    (lambda: "a" * 20_000, "oversized", "empty or longer than"),
 ]
 
 
-@pytest.mark.parametrize(("make_token", "fragment"), BAD_TOKENS,
-                         ids=[fragment for _, fragment in BAD_TOKENS])
-def test_bad_tokens_are_rejected_with_a_logged_reason(
-    hs_verifier: JwtVerifier, make_token: Callable[[], str], fragment: str
+@pytest.mark.parametrize(("make_token", "fragment", "description"), BAD_TOKENS,
+                         ids=[fragment for _, fragment, _ in BAD_TOKENS])
+def test_bad_tokens_are_refused_with_a_reason_and_a_description(
+    hs_verifier: JwtVerifier, make_token: Callable[[], str], fragment: str, description: str
 ) -> None:
-    assert fragment in _reason(hs_verifier, make_token())
+    refusal = _refusal(hs_verifier, make_token())
+    assert fragment in refusal.reason
+    assert description in refusal.description
 
 
 def test_small_clock_skew_is_tolerated(hs_verifier: JwtVerifier) -> None:
@@ -339,7 +350,7 @@ def test_quick_start_generates_a_secret_on_loopback_only(tmp_path: Path) -> None
     assert config.secret == (tmp_path / "jwt-secret").read_text().strip()
     assert (config.issuer, config.audience, config.required_scope) == (
         "zava-mcp", "zava-retail", "zava:read")
-    assert config.verifier().verify(config.mint(UserId(UUID(SEATTLE)), 60))["sub"] == SEATTLE
+    assert config.verifier().verify(config.mint(UserId(SEATTLE), 60))["sub"] == SEATTLE
 
 
 def test_external_database_needs_configured_keys(tmp_path: Path) -> None:
@@ -380,7 +391,7 @@ def test_jwks_config_cannot_mint(tmp_path: Path) -> None:
         jwt_audience=IDP_AUDIENCE))
     assert not config.can_mint
     with pytest.raises(ConfigurationError, match="identity provider"):
-        config.mint(UserId(UUID(SEATTLE)), 60)
+        config.mint(UserId(SEATTLE), 60)
 
 
 # --- the SDK TokenVerifier ------------------------------------------------------------------------
@@ -564,3 +575,17 @@ def test_verified_token_cache_is_bounded() -> None:
 
 def test_caller_outside_an_authenticated_request_is_nobody() -> None:
     assert bearer_caller() is None
+
+
+@pytest.mark.anyio
+async def test_the_user_claim_names_the_user(rig: VerifierRig) -> None:
+    """ZAVA_JWT_USER_CLAIM=oid (Entra ID): the user is `oid`, whatever `sub` says."""
+    verifier = BearerTokenVerifier(
+        JwtVerifier.with_secret(SECRET), IdentityService(rig.directory, FixedClock(
+            datetime(2026, 6, 30, tzinfo=UTC))),
+        resource=RESOURCE, required_scope="zava:read", user_claim="oid",
+    )
+    access = await verifier.verify_token(_hs(sub="pairwise-subject-of-no-use", oid=SEATTLE))
+    assert access is not None
+    assert (access.subject, access.scopes) == (SEATTLE, ["zava:read"])
+    assert await verifier.verify_token(_hs()) is None  # no oid claim: refused

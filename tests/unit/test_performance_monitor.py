@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from uuid import UUID
 
 import pytest
 
@@ -13,8 +12,8 @@ from domain.errors import AuthorizationError
 from domain.model import UserId
 from domain.services.performance import PerformanceService, QueryPerformanceMonitor
 
-SEATTLE = UserId(UUID("f47ac10b-58cc-4372-a567-0e02b2c3d479"))
-HEAD_OFFICE = UserId(UUID("5ba86bc5-6c7d-4d93-9337-3175bdc44ad8"))
+SEATTLE = UserId("f47ac10b-58cc-4372-a567-0e02b2c3d479")
+HEAD_OFFICE = UserId("5ba86bc5-6c7d-4d93-9337-3175bdc44ad8")
 FINGERPRINT = "SELECT count(*) FROM orders WHERE status = $1"
 
 

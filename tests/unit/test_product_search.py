@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from decimal import Decimal
-from uuid import UUID
 
 import pytest
 from hypothesis import given
@@ -31,8 +30,8 @@ from ports.product_search import CandidateQuery, Candidates
 
 pytestmark = pytest.mark.anyio
 
-SEATTLE = UserId(UUID("f47ac10b-58cc-4372-a567-0e02b2c3d479"))
-HEAD_OFFICE = UserId(UUID("5ba86bc5-6c7d-4d93-9337-3175bdc44ad8"))
+SEATTLE = UserId("f47ac10b-58cc-4372-a567-0e02b2c3d479")
+HEAD_OFFICE = UserId("5ba86bc5-6c7d-4d93-9337-3175bdc44ad8")
 
 
 @pytest.fixture
@@ -149,7 +148,7 @@ async def test_in_stock_only_counts_only_the_callers_stores(
 
 async def test_unknown_user_is_refused(service: ProductSearchService) -> None:
     with pytest.raises(UnknownUserError):
-        await service.search(UserId(UUID(int=0)), "hammer")
+        await service.search(UserId("00000000-0000-0000-0000-000000000000"), "hammer")
 
 
 async def test_vectors_of_another_model_are_a_clear_error(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from uuid import UUID
 
 import pytest
 
@@ -15,12 +14,13 @@ from adapters.memory.metrics import InMemoryMetrics
 from adapters.sqlguard.pglast_guard import PglastSqlGuard
 from domain.model import AccessScope, QueryResult, UserId
 from domain.services.access_scope import CachedAccessDirectory
+from domain.services.access_watch import AccessWatch
 from domain.services.query_cache import CachingSalesQueryExecutor
 from ports.sql_guard import GuardedQuery
 
 pytestmark = pytest.mark.anyio
 
-SEATTLE_MANAGER, REGIONAL, HEAD_OFFICE = (UserId(UUID(str(u.user_id)))
+SEATTLE_MANAGER, REGIONAL, HEAD_OFFICE = (UserId(u.user_id)
                                           for u in (USERS[0], USERS[8], USERS[9]))
 
 
@@ -247,3 +247,48 @@ async def test_a_failed_execution_is_not_cached_and_the_next_call_runs_again() -
     with pytest.raises(RuntimeError):
         await executor.run(HEAD_OFFICE, guarded("SELECT 1"), 100)
     assert len(inner.calls) == 2  # the four concurrent ones shared one; the next ran again
+
+
+class MutableDirectory(InMemoryAccessDirectory):
+    """A directory an operator changes behind the cache's back (`zava-mcp users revoke`)."""
+
+    def __init__(self) -> None:
+        super().__init__(InMemoryAccessDirectory.from_demo_data()._scopes.values())
+        self.lookups = 0
+
+    async def scope_for(self, user_id: UserId) -> AccessScope:
+        self.lookups += 1
+        return await super().scope_for(user_id)
+
+    def revoke_all_but_first_store(self, user_id: UserId) -> None:
+        scope = self._scopes[user_id]
+        self._scopes[user_id] = AccessScope(scope.user_id, scope.display_name, scope.email,
+                                            scope.role, scope.stores[:1])
+
+
+async def test_a_revoke_leaves_the_key_on_the_next_call_when_the_watch_moves() -> None:
+    """Scopes remembered 30 s by the one access-scope port: only the AccessWatch makes the
+    next call after a revoke miss (and see the revoked store's data no longer)."""
+    inner, directory, watch = CountingExecutor(), MutableDirectory(), AccessWatch(live=True)
+    scopes = CachedAccessDirectory(directory, ttl_s=30, watch=watch)
+    cache = CachingSalesQueryExecutor(inner, MemoryCacheStore(), scopes, StaticDataVersion(),
+                                      IMMUTABLE, ttl_s=60)
+    sql = guarded("SELECT 1")
+    await cache.run(REGIONAL, sql, 10)
+    await cache.run(REGIONAL, sql, 10)
+    assert (len(inner.calls), directory.lookups) == (1, 1)  # a hit on a remembered scope
+    directory.revoke_all_but_first_store(REGIONAL)
+    watch.changed()  # what the database's NOTIFY does in a serving process
+    await cache.run(REGIONAL, sql, 10)
+    assert (len(inner.calls), directory.lookups) == (2, 2)  # new scope, new key: a miss
+
+
+async def test_nothing_is_remembered_while_the_watch_is_not_live() -> None:
+    inner, directory = CountingExecutor(), MutableDirectory()
+    scopes = CachedAccessDirectory(directory, ttl_s=30, watch=AccessWatch(live=False))
+    cache = CachingSalesQueryExecutor(inner, MemoryCacheStore(), scopes, StaticDataVersion(),
+                                      IMMUTABLE, ttl_s=60)
+    for _ in range(3):
+        await cache.run(SEATTLE_MANAGER, guarded("SELECT 1"), 10)
+    assert directory.lookups == 3
+    assert len(inner.calls) == 1  # the result itself is still cached, under the fresh scope

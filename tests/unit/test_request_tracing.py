@@ -4,7 +4,6 @@ dropped when every span would be a no-op (entrypoints/mcp/server.py `_drop_inert
 from __future__ import annotations
 
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 from mcp.server._otel import OpenTelemetryMiddleware
@@ -16,7 +15,7 @@ from entrypoints.mcp.argument_errors import ArgumentErrors
 from entrypoints.mcp.server import build_server
 from entrypoints.settings import Settings
 
-SEATTLE = UserId(UUID("f47ac10b-58cc-4372-a567-0e02b2c3d479"))
+SEATTLE = UserId("f47ac10b-58cc-4372-a567-0e02b2c3d479")
 
 
 def _has_span_middleware(tmp_path: Path) -> bool:

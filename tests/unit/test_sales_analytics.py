@@ -11,7 +11,7 @@ import pytest
 from adapters.demodata.reference import BELLEVUE, STORES
 from domain.analytics import InsightKind, Severity
 from domain.errors import AuthorizationError, UnknownUserError, ValidationError
-from domain.model import StoreId, UserId
+from domain.model import UserId
 from domain.services.insights import MIN_ORDERS_TO_COMPARE
 from tests.support.retail import (
     DRILL,
@@ -113,7 +113,7 @@ async def test_validation_comes_before_any_access() -> None:
     with pytest.raises(ValidationError, match="accepted forms"):
         await service.store_performance(SEATTLE_MANAGER, "tacoma", "fortnight")
     with pytest.raises(UnknownUserError):
-        await service.store_performance(UserId(StoreId(SEATTLE_ID)), "seattle", "ytd")
+        await service.store_performance(UserId(str(SEATTLE_ID)), "seattle", "ytd")
 
 
 # ---------------------------------------------------------------- insights
