@@ -14,6 +14,7 @@ so a valid call pays nothing.
 from __future__ import annotations
 
 import difflib
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,7 +24,8 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult
 
-from entrypoints.mcp.edge import Outcome, error_answer, publish_outcome
+from entrypoints.mcp.edge import CallerResolver, Outcome, error_answer
+from entrypoints.mcp.tool_calls import ToolCallRunner
 
 _SDK_PREFIX = "Error executing tool "
 _PYDANTIC_MARK = "validation error"
@@ -32,11 +34,14 @@ _PYDANTIC_MARK = "validation error"
 class ArgumentErrors:
     """Server middleware (see the module docstring)."""
 
-    def __init__(self, server: MCPServer) -> None:
+    def __init__(self, server: MCPServer, runner: ToolCallRunner, caller: CallerResolver) -> None:
         self._server = server
+        self._runner = runner
+        self._caller = caller
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any],
                        call_next: CallNext) -> HandlerResult:
+        started = time.perf_counter()
         result = await call_next(ctx)
         if ctx.method != "tools/call" or not _is_argument_failure(result):
             return result
@@ -50,7 +55,8 @@ class ArgumentErrors:
         if not problems:
             return result  # nothing the schema can name: keep the SDK's answer
         outcome = Outcome("rejected", "VALIDATION_ERROR", "; ".join(problems))
-        publish_outcome(outcome)
+        # counted, logged and audited like a refusal by the tool itself
+        await self._runner.refused(name, self._caller(), arguments, outcome, started)
         return error_answer(outcome)
 
     async def _input_schema(self, name: str) -> Mapping[str, Any] | None:

@@ -88,7 +88,7 @@ def build_server(
     register_client_logging(server)
     # inside the outcome log (the last middleware added runs innermost), so it reports the
     # clear message
-    server.middleware.append(ArgumentErrors(server))
+    server.middleware.append(ArgumentErrors(server, runner, caller))
     _drop_inert_tracing(server)
     return server
 

@@ -80,6 +80,13 @@ class ToolCallRunner:
             publish_outcome(outcome)
             await self._account(tool, user_id, arguments, incident, started, outcome, result)
 
+    async def refused(self, tool: str, user_id: UserId | None, arguments: Mapping[str, object],
+                      outcome: Outcome, started: float) -> None:
+        """A call refused before its tool ran (its arguments did not fit the schema): counted,
+        logged, audited and published like any other."""
+        publish_outcome(outcome)
+        await self._account(tool, user_id, arguments, new_incident_id(), started, outcome, None)
+
     async def _account(self, tool: str, user_id: UserId | None, arguments: Mapping[str, object],
                        incident: str, started: float, outcome: Outcome, result: object) -> None:
         duration_s = time.perf_counter() - started

@@ -106,3 +106,14 @@ async def test_a_misspelt_argument_of_any_tool_is_an_error_naming_the_one_meant(
     else:
         assert f"{wrong!r} is not an argument of this tool (did you mean {meant!r}?)" in text
     assert text.count("VALIDATION_ERROR") == 1
+
+
+async def test_a_refused_argument_is_audited_like_any_refusal(tmp_path: Path) -> None:
+    container = in_memory_container(Settings(data_dir=tmp_path))
+    server = build_server(container, caller=lambda: UserId(UUID(HEAD_OFFICE)))
+    async with Client(server) as client:
+        await client.call_tool("get_top_products", {"timeperiod": "last_7_days"})
+    (record,) = container.audit_log().records
+    assert (record.tool, record.outcome, record.error_code) == (
+        "get_top_products", "rejected", "VALIDATION_ERROR")
+    assert str(record.user_id) == HEAD_OFFICE
