@@ -167,7 +167,7 @@ async def test_every_tool_call_is_audited_the_clock_too(tmp_path: Path) -> None:
     """SPEC §7: every tool call is audited. get_current_utc_date answered without the runner
     and left no audit row (the soak found audit rows = calls minus its calls)."""
     container = in_memory_container(Settings(data_dir=tmp_path))
-    seattle = UserId(UUID("f47ac10b-58cc-4372-a567-0e02b2c3d479"))
+    seattle = UserId("f47ac10b-58cc-4372-a567-0e02b2c3d479")
     async with Client(build_server(container, caller=lambda: seattle)) as client:
         result = await client.call_tool("get_current_utc_date", {})
     assert not result.is_error

@@ -17,7 +17,7 @@ from domain.services.access_scope import CachedAccessDirectory
 pytestmark = pytest.mark.anyio
 
 SEATTLE_MANAGER, HEAD_OFFICE = UserId(USERS[0].user_id), UserId(USERS[9].user_id)
-STRANGER = UserId(UUID(int=0))
+STRANGER = UserId(str(UUID(int=0)))
 
 
 class Clock:
