@@ -110,7 +110,7 @@ async def test_a_misspelt_argument_of_any_tool_is_an_error_naming_the_one_meant(
 
 async def test_a_refused_argument_is_audited_like_any_refusal(tmp_path: Path) -> None:
     container = in_memory_container(Settings(data_dir=tmp_path))
-    server = build_server(container, caller=lambda: UserId(UUID(HEAD_OFFICE)))
+    server = build_server(container, caller=lambda: UserId(HEAD_OFFICE))
     async with Client(server) as client:
         await client.call_tool("get_top_products", {"timeperiod": "last_7_days"})
     (record,) = container.audit_log().records
