@@ -9,7 +9,7 @@ a notification) to that same driver, with the connection state the SDK's statele
 it (born ready, the header's protocol version); the SDK still validates, dispatches, runs the
 middleware and handlers and shapes the result. The answer is what the SDK's transport sends in
 JSON mode: the JSON-RPC reply, HTTP 200, `application/json`
-(tests/e2e/test_handshake_exchange.py compares them byte for byte).
+(tests/e2e/test_handshake_exchange.py compares status, content type and JSON body).
 
 Anything else, or anything this does not recognise as a well-formed request (wrong method,
 headers, Host/Origin, body), goes to the SDK's transport unchanged, which also answers every
