@@ -50,7 +50,7 @@ class Health:
 def embedding_provider_of(container: Container) -> EmbeddingProvider | None:
     """The container's embedding provider, if this build wires one (product search)."""
     provider = getattr(container, "embedding_provider", None)
-    return None if provider is None else provider()  # type: ignore[no-any-return]
+    return None if provider is None else provider()
 
 
 class HealthChecker:

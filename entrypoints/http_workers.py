@@ -131,7 +131,7 @@ class WorkerServer(uvicorn.Server):
 
     def _protocol(self) -> asyncio.Protocol:
         # what uvicorn's own startup gives `create_server`
-        return self.config.http_protocol_class(  # type: ignore[call-arg, no-any-return]
+        return self.config.http_protocol_class(  # type: ignore[call-arg]
             config=self.config, server_state=self.server_state, app_state=self.lifespan.state)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:

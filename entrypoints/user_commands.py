@@ -11,7 +11,9 @@ import argparse
 import getpass
 import json
 import sys
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from adapters.postgres.user_admin import PsycopgUserAdministration
 from domain.directory import AccessChange, DirectorySnapshot, RegisteredUser
@@ -34,14 +36,15 @@ def users(args: argparse.Namespace, settings: Settings) -> int:
     command = args.users_command
     if command is None:
         return _list(administration.snapshot(), as_json=args.json)
-    planner = {
+    planners: dict[str, Callable[[], Callable[[DirectorySnapshot], AccessChange]]] = {
         "add": lambda: partial(plan_add, raw_id=args.id, name=args.name,
                                role=parse_role(args.role), stores=args.stores,
                                email=args.email),
         "grant": lambda: partial(plan_grant, raw_id=args.id, stores=args.stores),
         "revoke": lambda: partial(plan_revoke, raw_id=args.id, stores=args.stores),
         "remove": lambda: partial(plan_remove, raw_id=args.id),
-    }[command]()
+    }
+    planner = planners[command]()
     change = administration.apply(planner, operator=getpass.getuser())
     print(_describe(change), file=sys.stderr)
     return 0
@@ -84,7 +87,7 @@ def _order(user: RegisteredUser) -> tuple[int, str]:
     return list(Role).index(user.role), user.display_name
 
 
-def _row(snapshot: DirectorySnapshot, user: RegisteredUser) -> dict[str, object]:
+def _row(snapshot: DirectorySnapshot, user: RegisteredUser) -> dict[str, Any]:
     """Head office is listed with every store: it sees them all, new ones included."""
     stores = [s for s in snapshot.stores
               if user.role is Role.HEAD_OFFICE or s.store_id in user.store_ids]

@@ -85,13 +85,13 @@ def _load(model_dir: Path, expected_sha256: str) -> _LoadedModel:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from huggingface_hub.utils import disable_progress_bars
+        from huggingface_hub.utils import disable_progress_bars  # type: ignore[attr-defined]
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         disable_progress_bars()
-        transformers_logging.disable_progress_bar()
-        transformers_logging.set_verbosity_error()
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
         model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
         if model.get_embedding_dimension() != DIMENSIONS:
             raise ConfigurationError(f"{model_dir} does not make {DIMENSIONS}-dimensional vectors")

@@ -176,7 +176,8 @@ class PrometheusMetrics(Metrics):
             return generate_latest(self.registry), CONTENT_TYPE_LATEST
         self._pool_gauges.refresh()
         workers = CollectorRegistry()
-        multiprocess.MultiProcessCollector(workers, path=self._multiprocess_dir)
+        multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]  # unannotated
+            workers, path=self._multiprocess_dir)
         return generate_latest(workers), CONTENT_TYPE_LATEST
 
     def start(self) -> None:
@@ -194,7 +195,8 @@ class PrometheusMetrics(Metrics):
                 await self._refreshing
             self._refreshing = None
         if self._multiprocess_dir is not None:
-            multiprocess.mark_process_dead(os.getpid(), self._multiprocess_dir)
+            multiprocess.mark_process_dead(  # type: ignore[no-untyped-call]  # unannotated
+                os.getpid(), self._multiprocess_dir)
 
     def _child(self, metric: M, key: str, *labels: str) -> M:
         child = self._children.get((key, *labels))

@@ -84,7 +84,7 @@ class _Repository:
         self._gateway = gateway
 
     async def _fetch(
-        self, operation: str, user_id: UserId | None, query: sql.Composable | str,
+        self, operation: str, user_id: UserId | None, query: sql.SQL | sql.Composed | str,
         params: dict[str, Any] | None = None,
     ) -> list[tuple[Any, ...]]:
         async def read(conn: AsyncConn) -> list[tuple[Any, ...]]:

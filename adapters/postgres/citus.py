@@ -86,10 +86,10 @@ def distribute(admin_url: str) -> list[str]:
     return what it changed (nothing on a second run)."""
     changed: list[str] = []
     with psycopg.connect(admin_url) as conn:
-        kinds = dict(conn.execute(
+        kinds: dict[str, str] = dict(conn.execute(
             "SELECT table_name, kind FROM zava_meta.table_distribution"
         ).fetchall())
-        colocate = dict(conn.execute(
+        colocate: dict[str, str] = dict(conn.execute(
             "SELECT table_name, colocate_with FROM zava_meta.table_distribution"
             " WHERE colocate_with IS NOT NULL"
         ).fetchall())

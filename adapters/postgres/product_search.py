@@ -137,7 +137,7 @@ def filter_sql(filters: SearchFilters, product_id: str, distributed: bool = Fals
 
 def vector_query(filters: SearchFilters, distributed: bool = False) -> sql.Composed:
     product_filters = filter_sql(filters, "p.product_id", distributed)
-    text_filters = sql.SQL("")
+    text_filters: sql.Composable = sql.SQL("")
     if filters != SearchFilters():
         # only texts with at least one product that passes (iterative scan goes on past the
         # texts whose products are all filtered out)

@@ -21,7 +21,7 @@ from ports.product_search import ProductEmbeddingStore
 _SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z0-9])")
 
 # progress(label, done, total)
-Progress = Callable[[str, int, int], None]
+Progress = Callable[[str, int, int], object]  # its result is ignored
 
 
 def product_document(product: ProductText) -> str:

@@ -78,7 +78,7 @@ def register_completions(
             return []  # an unknown user completes nothing; the tools say why
         return complete_store(value, ((s.name, s.city) for s in scope.stores))
 
-    @server.completion()
+    @server.completion()  # type: ignore[no-untyped-call, untyped-decorator]  # unannotated in the SDK
     async def complete(
         ref: PromptReference | ResourceTemplateReference,
         argument: CompletionArgument,

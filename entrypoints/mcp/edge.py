@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,7 +62,7 @@ def strict(tool: Tool) -> Tool:
     answered for the default; now it fails validation, and ArgumentErrors names the argument
     meant."""
     loose = tool.fn_metadata.arg_model
-    forbidding = type(loose.__name__, (loose,), {
+    forbidding: type[ArgModelBase] = type(loose.__name__, (loose,), {
         "model_config": ConfigDict(extra="forbid"), "__module__": loose.__module__,
     })
     tool.fn_metadata.arg_model = forbidding
