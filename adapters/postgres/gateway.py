@@ -31,7 +31,7 @@ from psycopg import AsyncCursor
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
-from adapters.postgres.errors import UNREACHABLE, translate
+from adapters.postgres.errors import UNREACHABLE, is_connection_error, translate
 from adapters.postgres.pool import (
     AsyncConn,
     Reachability,
@@ -134,8 +134,9 @@ class DatabaseGateway:
         self._user_limit = user_limit
         self._outage_wait_s = outage_wait_s
         self._returning: set[asyncio.Task[None]] = set()
-        self._waiting: set[tuple[asyncio.Timeout, float]] = set()
+        self._waiting: set[tuple[asyncio.Timeout, float]] = set()  # (its scope, outage wait)
         self._draining: set[asyncio.Task[None]] = set()
+        self._checking: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ units of work
 
@@ -148,8 +149,8 @@ class DatabaseGateway:
         """`work(conn)` in the caller's read-only transaction under the curated tools'
         statement timeout (`operation` names it in the query monitor)."""
 
-        async def attempt(outage_deadline: float) -> T:
-            async with self.session(user_id, outage_deadline=outage_deadline) as conn:
+        async def attempt(outage_wait: float) -> T:
+            async with self.session(user_id, outage_wait_s=outage_wait) as conn:
                 return await work(conn)
 
         return await self._run(operation, user_id, operation, self.statement_timeout_s, attempt)
@@ -168,9 +169,9 @@ class DatabaseGateway:
         under the shorter statement timeout: `work(conn, cursor)` gets the first FETCH's
         result (see cursor_session)."""
 
-        async def attempt(outage_deadline: float) -> T:
+        async def attempt(outage_wait: float) -> T:
             async with self.cursor_session(user_id, sql, first_fetch,
-                                           outage_deadline=outage_deadline) as (conn, cursor):
+                                           outage_wait_s=outage_wait) as (conn, cursor):
                 return await work(conn, cursor)
 
         return await self._run(operation, user_id, fingerprint, self.model_sql_timeout_s,
@@ -181,8 +182,8 @@ class DatabaseGateway:
         queued behind tenants), failing at once while the database is unreachable so the
         writer can spool. Idempotent by the records' ids, so a broken connection is retried."""
 
-        async def attempt(outage_deadline: float) -> None:
-            async with self.audit_session(outage_deadline=outage_deadline) as conn:
+        async def attempt(outage_wait: float) -> None:
+            async with self.audit_session(outage_wait_s=outage_wait) as conn:
                 await conn.execute(sql, params)  # type: ignore[arg-type,unused-ignore]
 
         await self._run("audit.append_tool_calls", None, "audit.append_tool_calls",
@@ -192,8 +193,8 @@ class DatabaseGateway:
         """SELECT 1 on a pooled connection, at once SERVICE_UNAVAILABLE while the database
         refuses connections (/health)."""
 
-        async def attempt(outage_deadline: float) -> None:
-            async with self._connection(self._pool, outage_deadline) as conn:
+        async def attempt(outage_wait: float) -> None:
+            async with self._connection(self._pool, outage_wait) as conn:
                 await conn.execute("SELECT 1")
 
         await self._run("health", None, "SELECT 1", self.statement_timeout_s, attempt,
@@ -216,8 +217,8 @@ class DatabaseGateway:
             ok = False
             try:
                 wait = self._outage_wait_s if outage_wait_s is None else outage_wait_s
-                outage_deadline = asyncio.get_running_loop().time() + wait
-                result = await retry_on_broken_connection(lambda: attempt(outage_deadline))
+                result = await retry_on_broken_connection(
+                    lambda: self._noting_broken_connections(attempt(wait)))
                 ok = True
                 return result
             except psycopg.Error as e:
@@ -228,6 +229,18 @@ class DatabaseGateway:
                         operation, time.perf_counter() - started, fingerprint=fingerprint,
                         user_id=user_id, ok=ok)
 
+    async def _noting_broken_connections(self, work: Awaitable[T]) -> T:
+        """A connection that broke under a statement (every backend terminated, a restart)
+        says its idle siblings may be dead too: they are checked at once, in the background,
+        so the retry gets a live one instead of the next dead one (each failed checkout would
+        also cost the pool's own 1 s backoff)."""
+        try:
+            return await work
+        except psycopg.Error as e:
+            if is_connection_error(e) and (self._checking is None or self._checking.done()):
+                self._checking = asyncio.get_running_loop().create_task(self._pool.check())
+            raise
+
     def _share(self, user_id: UserId | None) -> contextlib.AbstractAsyncContextManager[None]:
         if self._user_limit is None or user_id is None:
             return contextlib.nullcontext()
@@ -235,15 +248,21 @@ class DatabaseGateway:
 
     # ------------------------------------------------------------------ connections
 
-    async def _acquire(self, pool: AsyncConnectionPool[AsyncConn], outage_deadline: float
+    def _outage_deadline(self, outage_wait: float) -> float | None:
+        """While the database refuses connections: `outage_wait` after it began to (so every
+        operation of a call, and every call, fails at once once the outage outlasted it)."""
+        down_since = self.reachability.down_since
+        return None if down_since is None else down_since + outage_wait
+
+    async def _acquire(self, pool: AsyncConnectionPool[AsyncConn], outage_wait: float
                        ) -> AsyncConn:
         """A pooled connection. The pool's own timeout bounds the wait when it is merely busy;
         once the database refuses connections (now, or while this call waits) the wait ends
-        at `outage_deadline` with SERVICE_UNAVAILABLE."""
-        when = outage_deadline if self.reachability.unreachable else None
+        `outage_wait` after the refusals began, with SERVICE_UNAVAILABLE. (time.monotonic is
+        asyncio's clock.)"""
         try:
-            async with asyncio.timeout_at(when) as scope:
-                entry = (scope, outage_deadline)
+            async with asyncio.timeout_at(self._outage_deadline(outage_wait)) as scope:
+                entry = (scope, outage_wait)
                 self._waiting.add(entry)
                 try:
                     return await pool.getconn()
@@ -261,9 +280,10 @@ class DatabaseGateway:
         """The pool's connection attempts are refused: calls waiting for a connection stop
         waiting at their outage deadline, and the idle connections (dead with the server) are
         replaced, so that the first call after the database is back gets a live one."""
-        for scope, deadline in list(self._waiting):
+        for scope, outage_wait in list(self._waiting):
+            deadline = self._outage_deadline(outage_wait)
             current = scope.when()
-            if current is None or current > deadline:
+            if deadline is not None and (current is None or current > deadline):
                 scope.reschedule(deadline)
         for pool in self._pools():
             task = asyncio.get_running_loop().create_task(pool.drain())
@@ -271,12 +291,12 @@ class DatabaseGateway:
             task.add_done_callback(self._draining.discard)
 
     @asynccontextmanager
-    async def _connection(self, pool: AsyncConnectionPool[AsyncConn], outage_deadline: float
+    async def _connection(self, pool: AsyncConnectionPool[AsyncConn], outage_wait: float
                           ) -> AsyncIterator[AsyncConn]:
         """A pooled connection that goes back to the pool through `finish`, in the background:
         the request's answer does not wait for the round trip that ends its transaction, and
         the connection is handed out again only once that round trip is over."""
-        conn = await self._acquire(pool, outage_deadline)
+        conn = await self._acquire(pool, outage_wait)
         try:
             yield conn
         finally:
@@ -317,14 +337,11 @@ class DatabaseGateway:
 
     # ------------------------------------------------------------------ sessions
 
-    def _now_plus_outage_wait(self) -> float:
-        return asyncio.get_running_loop().time() + self._outage_wait_s
-
     @asynccontextmanager
-    async def session(self, user_id: UserId | None, *, outage_deadline: float | None = None
+    async def session(self, user_id: UserId | None, *, outage_wait_s: float | None = None
                       ) -> AsyncIterator[AsyncConn]:
-        deadline = self._now_plus_outage_wait() if outage_deadline is None else outage_deadline
-        async with self._connection(self._pool, deadline) as conn:
+        wait = self._outage_wait_s if outage_wait_s is None else outage_wait_s
+        async with self._connection(self._pool, wait) as conn:
             async with pipelined(conn):
                 await self._begin(conn.cursor(), user_id, self.statement_timeout_s)
             yield conn
@@ -332,15 +349,15 @@ class DatabaseGateway:
     @asynccontextmanager
     async def cursor_session(
         self, user_id: UserId | None, query: str, first_fetch: int, *,
-        outage_deadline: float | None = None,
+        outage_wait_s: float | None = None,
     ) -> AsyncIterator[tuple[AsyncConn, AsyncCursor[Any]]]:
         """A session whose first statement is a server-side cursor (RESULT_CURSOR) over
         `query` (one statement, already validated): BEGIN, the signed context, DECLARE and the
         first FETCH go to the server in one round trip (pipeline mode, hence the extended
         protocol, which refuses a second statement). Yields the connection, for further
         FETCHes, and the cursor holding the first FETCH's result."""
-        deadline = self._now_plus_outage_wait() if outage_deadline is None else outage_deadline
-        async with self._connection(self._pool, deadline) as conn:
+        wait = self._outage_wait_s if outage_wait_s is None else outage_wait_s
+        async with self._connection(self._pool, wait) as conn:
             cursor = conn.cursor()  # one client cursor for the pipeline: the last result counts
             async with pipelined(conn):
                 await self._begin(cursor, user_id, self.model_sql_timeout_s)
@@ -361,12 +378,12 @@ class DatabaseGateway:
             await cursor.execute(PROPAGATE_CONTEXT)
 
     @asynccontextmanager
-    async def audit_session(self, *, outage_deadline: float | None = None
+    async def audit_session(self, *, outage_wait_s: float | None = None
                             ) -> AsyncIterator[AsyncConn]:
         """A short read-write transaction for the audit writer, committed when the block ends
         without an error."""
-        deadline = self._now_plus_outage_wait() if outage_deadline is None else outage_deadline
-        async with self._connection(self._audit_pool, deadline) as conn:
+        wait = self._outage_wait_s if outage_wait_s is None else outage_wait_s
+        async with self._connection(self._audit_pool, wait) as conn:
             backend, propagate = context_binding(conn)
             context = self._signer.sign("audit", "0", backend)
             async with pipelined(conn):

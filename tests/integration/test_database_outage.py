@@ -106,10 +106,12 @@ async def test_an_outage_fails_fast_and_the_first_call_after_it_succeeds(
 ) -> None:
     load = Load(gateway)
     seen_down: list[bool] = []
+    stopped_at: list[float] = []
 
     async def outage() -> float:
         await asyncio.sleep(0.5)
         stopped = time.monotonic()
+        stopped_at.append(stopped)
         await asyncio.to_thread(faults.stop)
         while time.monotonic() - stopped < 4.0:
             seen_down.append(gateway.reachability.unreachable)
@@ -128,6 +130,10 @@ async def test_an_outage_fails_fast_and_the_first_call_after_it_succeeds(
     longest_failure = max(c.ended - c.started for c in errors)
     assert longest_failure < 5.0  # about 1.5 s; the old pool made every call wait 30 s
     assert any(seen_down)  # what /health reads: down, at once
+    # once the outage outlasted the wait, a call fails at once (not after waiting again)
+    late = [c.ended - c.started for c in errors if c.started > stopped_at[0] + 2.5]
+    assert late
+    assert max(late) < 1.0
     first_success = min(c.ended for c in load.calls if c.error is None and c.started >= back)
     assert first_success - back < 2.5  # about 0.2 s; the old backoff: up to 8 s after 4 s down
     assert not [c for c in load.calls if c.error is not None and c.started > back + 1.0]
