@@ -35,6 +35,7 @@ from adapters.postgres.errors import UNREACHABLE, is_connection_error, translate
 from adapters.postgres.pool import (
     AsyncConn,
     Reachability,
+    answers,
     context_binding,
     mark_finished,
     retry_on_broken_connection,
@@ -265,7 +266,7 @@ class DatabaseGateway:
                 entry = (scope, outage_wait)
                 self._waiting.add(entry)
                 try:
-                    return await pool.getconn()
+                    return await self._live_connection(pool)
                 finally:
                     self._waiting.discard(entry)
         except TimeoutError:
@@ -275,6 +276,17 @@ class DatabaseGateway:
                 f"{UNREACHABLE} (no connection for {for_s:.1f} s: it may be restarting or"
                 " failing over)", retry_after_s=2,
             ) from None
+
+    async def _live_connection(self, pool: AsyncConnectionPool[AsyncConn]) -> AsyncConn:
+        """A pooled connection that answers (see pool.answers); a dead one goes back to the
+        pool, which replaces it, and the next is taken at once. The pool's timeout bounds
+        each wait for a connection."""
+        for _ in range(pool.max_size):
+            conn = await pool.getconn()
+            if await answers(conn):
+                return conn
+            await pool.putconn(conn)
+        return await pool.getconn()  # every one was dead: the next is a new one, or fails
 
     def _outage_began(self) -> None:
         """The pool's connection attempts are refused: calls waiting for a connection stop
