@@ -39,6 +39,7 @@ from adapters.postgres.pool import (
     context_binding,
     mark_finished,
     retry_on_broken_connection,
+    suspect_every_connection,
 )
 from adapters.postgres.request_context import PROPAGATE_CONTEXT, ContextSigner
 from adapters.postgres.user_limit import UserConcurrencyLimit
@@ -238,8 +239,10 @@ class DatabaseGateway:
         try:
             return await work
         except psycopg.Error as e:
-            if is_connection_error(e) and (self._checking is None or self._checking.done()):
-                self._checking = asyncio.get_running_loop().create_task(self._pool.check())
+            if is_connection_error(e):
+                suspect_every_connection()
+                if self._checking is None or self._checking.done():
+                    self._checking = asyncio.get_running_loop().create_task(self._pool.check())
             raise
 
     def _share(self, user_id: UserId | None) -> contextlib.AbstractAsyncContextManager[None]:

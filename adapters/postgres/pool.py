@@ -243,6 +243,13 @@ def make_query_pool(
     )
 
 
+def suspect_every_connection() -> None:
+    """A connection broke under a statement: its siblings may be dead too (every backend
+    terminated, a restart), so each is checked on its next checkout, however recent its
+    last answer."""
+    _ANSWERED_AT.clear()
+
+
 def mark_finished(conn: AsyncConn) -> None:
     """The request on `conn` ended with its session state discarded (DatabaseGateway.finish):
     the pool's reset and its next check on checkout have nothing left to do."""
