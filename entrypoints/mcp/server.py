@@ -56,6 +56,9 @@ def build_server(
         gateway = container.database_gateway()
         if gateway is not None:
             await gateway.open(timeout_s=30)
+            # the functions' volatility marks, which decide what the result cache may keep:
+            # read once, at start, not on the first call that needs them
+            await container.function_volatility().immutable_functions()
             # audit records a crashed predecessor spooled during an outage: written now
             await container.audit_log().flush()
         access_changes = container.access_change_listener()
