@@ -65,5 +65,5 @@ def add_identity_tools(
             at = identity.current_utc_time().astimezone(UTC)
             return CurrentUtcDate(utc_now=at.isoformat(), date=at.date().isoformat())
 
-        # through the runner like every tool: every tool call is audited (SPEC §7)
+        # through the runner like every tool: every tool call is audited (README "Security model")
         return await runner.answer("get_current_utc_date", user_id, {}, now, lambda a: a)

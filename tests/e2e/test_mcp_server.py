@@ -164,7 +164,7 @@ async def test_the_sql_tools_answer_on_either_wiring(container: Container) -> No
 
 
 async def test_every_tool_call_is_audited_the_clock_too(tmp_path: Path) -> None:
-    """SPEC §7: every tool call is audited. get_current_utc_date answered without the runner
+    """Every tool call is audited. get_current_utc_date answered without the runner
     and left no audit row (the soak found audit rows = calls minus its calls)."""
     container = in_memory_container(Settings(data_dir=tmp_path))
     seattle = UserId("f47ac10b-58cc-4372-a567-0e02b2c3d479")

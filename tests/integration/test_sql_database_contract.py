@@ -75,8 +75,11 @@ async def test_the_schema_catalogs_agree(fake: InMemorySqlDatabase, gateway: Dat
     for got, expected in zip(memory, real, strict=True):
         assert got.name == expected.name
         assert got.row_level_security == expected.row_level_security
-        loaded = [c for c in expected.columns if (got.name, c.name) not in DATABASE_GENERATED]
-        assert [c.name for c in got.columns] == [c.name for c in loaded]
-        for column, real_column in zip(got.columns, loaded, strict=True):
-            assert real_column.data_type.startswith(column.data_type), (got.name, column)
+        # by name: a column added by a later migration comes last in PostgreSQL, where the
+        # data set's loader puts it
+        loaded = {c.name: c for c in expected.columns
+                  if (got.name, c.name) not in DATABASE_GENERATED}
+        assert sorted(c.name for c in got.columns) == sorted(loaded), got.name
+        for column in got.columns:
+            assert loaded[column.name].data_type.startswith(column.data_type), (got.name, column)
         assert got.valid_values == expected.valid_values, got.name
