@@ -12,7 +12,7 @@ from typing import Any
 from psycopg import AsyncCursor
 
 from adapters.postgres.gateway import DatabaseGateway, fetch_statement
-from adapters.postgres.pool import AsyncConn
+from adapters.postgres.pool import AsyncConn, context_binding
 from domain.model import QueryResult, UserId
 from ports.sales_query import SalesQueryExecutor
 from ports.sql_guard import GuardedQuery
@@ -48,6 +48,15 @@ def bounded_sql(query: str, max_bytes: int) -> str:
     )
 
 
+def citus_sql(query: str) -> str:
+    """`query` with the zava_bytes column bounded_sql puts first, always NULL: on a Citus
+    coordinator, which refuses bounded_sql's whole-row values once a query spans shards
+    ("input of anonymous composite types is not implemented"), and gathers a multi-shard
+    result on the coordinator before the first row anyway. The JSON size of the rows received
+    is still checked against the cap (PsycopgSalesQueryExecutor._collect)."""
+    return f"SELECT NULL::bigint AS zava_bytes, q0.* FROM ({query}\n) AS q0"
+
+
 class PsycopgSalesQueryExecutor(SalesQueryExecutor):
     """Runs the statement through a server-side cursor in the caller's read-only, always
     rolled-back RLS transaction.
@@ -69,6 +78,16 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
     def __init__(self, gateway: DatabaseGateway, *, max_result_bytes: int = 1_000_000) -> None:
         self._gateway = gateway
         self._max_result_bytes = max_result_bytes
+        self._on_citus: bool | None = None  # asked once, on the first query
+
+    async def _distributed(self) -> bool:
+        if self._on_citus is None:
+            async def probe(conn: AsyncConn) -> bool:
+                return context_binding(conn)[1]
+
+            self._on_citus = bool(await self._gateway.read(
+                f"{self.OPERATION}.setup", None, probe))
+        return self._on_citus
 
     async def run(self, user_id: UserId, query: GuardedQuery, max_rows: int) -> QueryResult:
         started = time.perf_counter()
@@ -80,9 +99,11 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
             rows, reason = await self._collect(conn, first, first_fetch, max_rows)
             return columns, rows, reason
 
+        statement = (citus_sql(query.sql) if await self._distributed()
+                     else bounded_sql(query.sql, self._max_result_bytes))
         columns, rows, reason = await self._gateway.query(
-            self.OPERATION, user_id, bounded_sql(query.sql, self._max_result_bytes),
-            first_fetch, read, fingerprint=query.fingerprint)
+            self.OPERATION, user_id, statement, first_fetch, read,
+            fingerprint=query.fingerprint)
         return QueryResult(
             columns=columns,
             rows=rows,

@@ -23,8 +23,13 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[3]
-TARBALL = Path(os.environ.get(
-    "ZAVA_CITUS_TARBALL", ROOT.parent / "shared" / "vendor" / "citus-14.0.1.tar.gz"
+# ZAVA_CITUS_TARBALL, else the shared vendor directory next to the checkout (a clean clone for CI
+# may live elsewhere: then the one in /work/shared)
+_TARBALL_NAME = "citus-14.0.1.tar.gz"
+TARBALL = Path(os.environ.get("ZAVA_CITUS_TARBALL") or next(
+    (p for p in (ROOT.parent / "shared" / "vendor" / _TARBALL_NAME,
+                 Path("/work/shared/vendor") / _TARBALL_NAME) if p.is_file()),
+    ROOT.parent / "shared" / "vendor" / _TARBALL_NAME,
 ))
 BUILD_CACHE = ROOT / ".data" / "citus-build"
 DATABASE = "zava"
