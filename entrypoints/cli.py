@@ -120,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--products", type=_positive_int("--products", 1_000_000))
     init.add_argument("--anchor", type=_iso_date, help="last day of the demo data (default today)")
     init.add_argument("--reset", action="store_true", help="drop and rebuild everything")
+    init.add_argument("--no-demo", action="store_true",
+                      help="the schema only, no demo rows (then `db import DIR`)")
+    load = db_commands.add_parser("import", help="load your own data from six CSV files"
+                                  " (README: Your own data)")
+    load.add_argument("directory", help="directory with stores.csv, products.csv,"
+                      " customers.csv, orders.csv, order_items.csv, inventory.csv")
+    load.add_argument("--replace", action="store_true",
+                      help="replace the stores, products, customers, orders and stock (users stay)")
     db_commands.add_parser("status", help="schema version, row counts, embedded or external")
     db_commands.add_parser(
         "refresh-rollups",
@@ -169,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    from entrypoints import commands, ops_commands, user_commands
+    from entrypoints import commands, data_commands, ops_commands, user_commands
 
     handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
         "serve": commands.serve,
@@ -182,6 +190,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "health": ops_commands.health,
         "demo": ops_commands.demo,
         "db init": commands.db_init,
+        "db import": data_commands.db_import,
         "db status": commands.db_status,
         "db refresh-rollups": commands.db_refresh_rollups,
         "db url": commands.db_url,

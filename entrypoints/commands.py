@@ -202,7 +202,7 @@ def _ensure_initialised(endpoints: DatabaseEndpoints, settings: Settings) -> Non
 
 def db_init(args: argparse.Namespace, settings: Settings) -> int:
     endpoints = database_server_for(settings).start()
-    request = provisioning.DemoDataRequest(
+    request = None if args.no_demo else provisioning.DemoDataRequest(
         seed=args.seed, scale=args.scale, products=args.products, anchor=args.anchor
     )
     with rich_progress() as progress:
@@ -211,8 +211,9 @@ def db_init(args: argparse.Namespace, settings: Settings) -> int:
         print("already initialised (use --reset to rebuild)", file=sys.stderr)
     else:
         rows = sum(report.loaded.values())
-        print(f"initialised: {len(report.migrations_applied)} migrations, {rows} rows",
-              file=sys.stderr)
+        print(f"initialised: {len(report.migrations_applied)} migrations, {rows} rows"
+              + (" (no demo data: `zava-mcp db import DIR` loads yours)" if request is None
+                 else ""), file=sys.stderr)
     for change in report.distributed:
         print(f"citus: {change}", file=sys.stderr)
     return 0
@@ -245,6 +246,10 @@ def db_status(args: argparse.Namespace, settings: Settings) -> int:
     if state.dataset:
         d = state.dataset
         lines.append(f"demo data: scale {d['scale']}, seed {d['seed']}, anchor {d['anchor_date']}")
+    for load in state.loads:
+        what = (f"imported {load['source']}" + (" (replacing)" if load["replaced"] else "")
+                if load["kind"] == "import" else "initialised without demo data")
+        lines.append(f"{what} at {load['loaded_at']:%Y-%m-%d %H:%M}")
     lines += [f"  {table:<45} {count:>10,}" for table, count in state.row_counts.items()]
     if state.citus_version:
         lines.append(f"citus {state.citus_version}: distribution")

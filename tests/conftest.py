@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from adapters.demodata.csv_export import export_csv
+from adapters.demodata.generator import generate_dataset
 from adapters.embeddings.local import LocalEmbeddingProvider
 from adapters.postgres import provisioning
+from adapters.postgres.data_import import import_directory
 from adapters.postgres.embedded import EmbeddedPostgresServer
 from adapters.postgres.embedding_store import PsycopgProductEmbeddingStore
 from adapters.postgres.request_context import ContextSigner, read_context_key
@@ -80,3 +83,26 @@ def local_embeddings() -> LocalEmbeddingProvider:
 @pytest.fixture(scope="session")
 def signer(database: DatabaseEndpoints) -> ContextSigner:
     return ContextSigner(read_context_key(database.admin_url))
+
+
+@pytest.fixture(scope="session")
+def imported_database() -> Iterator[DatabaseEndpoints]:
+    """A second embedded PostgreSQL holding the same chain as `database`, but loaded the way an
+    operator loads their own data: the demo initialised, then the same demo rows exported as
+    the six CSV files and imported with `--replace` (store and product ids kept by code and
+    SKU, users and their grants kept). The analytics contract suite runs on both."""
+    path = Path(tempfile.mkdtemp(prefix="zava-import-test-"))
+    server = EmbeddedPostgresServer(path)
+    try:
+        endpoints = server.start()
+        dataset = generate_dataset(seed=DEMO_SEED, anchor=DEMO_ANCHOR, scale="small")
+        provisioning.initialise(
+            endpoints,
+            provisioning.DemoDataRequest(seed=DEMO_SEED, scale="small", anchor=DEMO_ANCHOR),
+        )
+        export_csv(dataset, path / "csv")
+        import_directory(endpoints.admin_url, path / "csv", replace=True)
+        yield endpoints
+    finally:
+        server.stop()
+        shutil.rmtree(path, ignore_errors=True)

@@ -22,12 +22,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
-
-from adapters.demodata.generator import DemoDataset
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +49,26 @@ class _Deferred:
     foreign_keys: tuple[tuple[str, str], ...]  # (constraint name, definition)
 
 
+class CopyTable(Protocol):
+    """A table to COPY into: the demo generator's TableData, or an imported file's."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+    @property
+    def estimated_rows(self) -> int: ...
+
+
+class CopySource(Protocol):
+    """What load_dataset loads: tables in load order, each with its COPY text in chunks."""
+
+    def stream(self) -> Iterator[tuple[CopyTable, Iterator[bytes]]]: ...
+
+
 def load_dataset(
     conn: psycopg.Connection,
-    dataset: DemoDataset,
+    dataset: CopySource,
     progress: ProgressCallback | None = None,
     *,
     defer_indexes: bool | None = None,

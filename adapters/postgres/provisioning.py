@@ -53,21 +53,23 @@ class DatabaseStatus:
     # on a Citus coordinator: its version and each Zava table's place in the cluster
     citus_version: str | None = None
     distribution: list[citus.TableDistribution] = field(default_factory=list)
+    loads: list[dict[str, Any]] = field(default_factory=list)  # db init --no-demo, db import
 
     @property
     def initialised(self) -> bool:
-        return self.schema_version is not None and self.dataset is not None
+        return self.schema_version is not None and (self.dataset is not None or bool(self.loads))
 
 
 def initialise(
     endpoints: DatabaseEndpoints,
-    request: DemoDataRequest,
+    request: DemoDataRequest | None,
     *,
     reset: bool = False,
     progress: Callable[..., Any] | None = None,
 ) -> InitReport:
-    """Migrate and load the demo data. All or nothing: if a first initialisation fails, the
-    schemas it created are dropped again, so a retry starts from a clean database."""
+    """Migrate and load the demo data (`request` None: no demo rows, for your own data). All or
+    nothing: if a first initialisation fails, the schemas it created are dropped again, so a
+    retry starts from a clean database."""
     admin = endpoints.admin_url
     if reset:
         reset_schemas(admin)
@@ -80,9 +82,14 @@ def initialise(
     try:
         applied = apply_migrations(admin)
         with psycopg.connect(admin) as conn:
-            if _dataset_info(conn) is not None:
+            if _dataset_info(conn) is not None or _loads(conn):
                 distributed = citus.distribute(admin) if on_citus else []
                 return InitReport(applied, already_initialised=True, distributed=distributed)
+            if request is None:  # the schema only: the operator imports their own data
+                conn.execute("INSERT INTO zava_meta.data_loads (kind) VALUES ('empty')")
+                conn.commit()
+                distributed = citus.distribute(admin) if on_citus else []
+                return InitReport(applied, distributed=distributed)
             dataset = generate_dataset(
                 seed=request.seed, anchor=request.anchor or _utc_today(),
                 scale=request.scale, products=request.products,
@@ -131,8 +138,9 @@ def status(endpoints: DatabaseEndpoints) -> DatabaseStatus:
             dataset = _dataset_info(conn)
         on_citus = citus.citus_version(conn)
         placement = citus.distribution(conn) if on_citus and version is not None else []
+        loads = _loads(conn) if version is not None else []
     return DatabaseStatus(endpoints.kind, version, latest_version(), counts, dataset,
-                          on_citus, placement)
+                          on_citus, placement, loads)
 
 
 def refresh_rollups(admin_url: str) -> int:
@@ -180,6 +188,16 @@ def _dataset_info(conn: psycopg.Connection) -> dict[str, Any] | None:
         return None
     keys = ("seed", "anchor_date", "scale", "products", "checksum", "loaded_at")
     return dict(zip(keys, row, strict=True))
+
+
+def _loads(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    exists = conn.execute("SELECT to_regclass('zava_meta.data_loads')").fetchone()
+    if exists is None or exists[0] is None:
+        return []
+    rows = conn.execute("SELECT kind, source, replaced, row_counts, loaded_at"
+                        " FROM zava_meta.data_loads ORDER BY load_id").fetchall()
+    keys = ("kind", "source", "replaced", "row_counts", "loaded_at")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def _utc_today() -> date:

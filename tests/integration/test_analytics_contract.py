@@ -1,10 +1,14 @@
 """One contract, two adapters: the in-memory sales/inventory/store repositories (built from the
 demo generator's rows) and the psycopg ones (the same rows loaded into PostgreSQL, aggregated in
 SQL over the trigger-maintained rollups under row-level security) must give identical results,
-and both must keep the contract's own rules."""
+and both must keep the contract's own rules. The psycopg side runs twice: on the demo as
+`db init` loads it, and on the same chain loaded as an operator loads their own data (exported
+as the six CSV files and brought in by `db import --replace`: the `imported_database`
+fixture)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -26,10 +30,13 @@ from adapters.postgres.analytics import (
     PsycopgStoreCatalog,
 )
 from adapters.postgres.gateway import DatabaseGateway
+from adapters.postgres.pool import make_query_pool
+from adapters.postgres.request_context import ContextSigner, read_context_key
 from domain.analytics import ProductId
 from domain.model import StoreId, UserId
 from domain.services.sales_analytics import SalesAnalyticsService
 from domain.time_period import TimePeriod
+from ports.database_server import DatabaseEndpoints
 from ports.inventory import InventoryRepository
 from ports.sales import SalesRepository
 from ports.stores import StoreCatalog
@@ -66,15 +73,33 @@ def memory(records: RetailRecords) -> Adapters:
 
 
 @pytest.fixture
-def postgres(gateway: DatabaseGateway) -> Adapters:
+async def imported_gateway(imported_database: DatabaseEndpoints) -> AsyncIterator[DatabaseGateway]:
+    pool = make_query_pool(imported_database.query_url, min_size=1, max_size=3)
+    await pool.open(wait=True)
+    yield DatabaseGateway(pool, ContextSigner(read_context_key(imported_database.admin_url)),
+                          statement_timeout_s=5)
+    await pool.close()
+
+
+def _on_postgres(request: pytest.FixtureRequest, loaded: str) -> Adapters:
+    gateway: DatabaseGateway = request.getfixturevalue(
+        "gateway" if loaded == "demo" else "imported_gateway")
     return Adapters(PsycopgSalesRepository(gateway),
                     PsycopgInventoryRepository(gateway),
                     PsycopgStoreCatalog(gateway))
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["demo", "imported"])
+def postgres(request: pytest.FixtureRequest) -> Adapters:
+    """The demo as `db init` loads it, and the same chain as `db import` loads it."""
+    return _on_postgres(request, request.param)
+
+
+@pytest.fixture(params=["memory", "demo", "imported"])
 def adapters(request: pytest.FixtureRequest) -> Adapters:
-    return request.getfixturevalue(request.param)
+    if request.param == "memory":
+        return request.getfixturevalue("memory")
+    return _on_postgres(request, request.param)
 
 
 def periods(text: str) -> list[TimePeriod]:
