@@ -32,17 +32,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout
 
-from adapters.demodata.csv_export import export_csv  # noqa: E402
-from adapters.demodata.generator import generate_dataset  # noqa: E402
-from adapters.postgres import provisioning  # noqa: E402
-from adapters.postgres.data_import import import_directory  # noqa: E402
-from adapters.postgres.embedded import EmbeddedPostgresServer  # noqa: E402
-from bench._common import (  # noqa: E402
+from _common import (  # noqa: E402
     BENCH_ANCHOR,
     RESULTS,
     machine_description,
     machine_markdown,
 )
+
+from adapters.demodata.csv_export import export_csv  # noqa: E402
+from adapters.demodata.generator import generate_dataset  # noqa: E402
+from adapters.postgres import provisioning  # noqa: E402
+from adapters.postgres.data_import import import_directory  # noqa: E402
+from adapters.postgres.embedded import EmbeddedPostgresServer  # noqa: E402
 from entrypoints.embeddings import build_embeddings  # noqa: E402
 from entrypoints.settings import Settings  # noqa: E402
 
