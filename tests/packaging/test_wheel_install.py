@@ -57,7 +57,7 @@ def test_the_wheel_installs_and_serves_from_an_empty_data_dir(
     assert answer.status_code == 200, log[-3000:]
     result = answer.json()["result"]
     assert result["isError"] is False, result
-    assert [s["name"] for s in result["structuredContent"]["stores"]] == ["Zava Retail Seattle"]
+    assert [s["store"] for s in result["structuredContent"]["stores"]] == ["Zava Retail Seattle"]
     assert out == b""  # stdout stays free (the MCP wire in stdio mode)
     assert "Traceback" not in log
     assert (data_dir / "pgdata" / "PG_VERSION").is_file()

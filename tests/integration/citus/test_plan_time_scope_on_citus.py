@@ -18,8 +18,11 @@ from tests.integration.test_plan_time_scope import (
 # EXPLAIN of a query under RLS fails on Citus: the coordinator evaluates the access function
 # while explaining and reaches a worker from inside it ("cannot execute a distributed query
 # from a query on a shard"). Queries themselves are unaffected (the other tests here).
+# Not strict: run alone it is refused every time, but in one whole-suite run it passed (the
+# refusal depends on state earlier tests leave on the cluster's cached worker connections,
+# not yet pinned down); either way no plan outlives its request (the tests below).
 test_the_plan_carries_the_callers_own_store_list = pytest.mark.xfail(
-    reason="EXPLAIN under RLS is refused by Citus (nested distributed execution)", strict=True,
+    reason="EXPLAIN under RLS is refused by Citus (nested distributed execution)", strict=False,
 )(_explain_test)
 
 
