@@ -12,16 +12,11 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+from adapters.csvimport.files import FILES
 from adapters.demodata.generator import DemoDataset
 
-HEADERS = {
-    "stores.csv": ("code", "name", "city", "region", "is_online"),
-    "products.csv": ("sku", "name", "category", "product_type", "description", "cost", "price"),
-    "customers.csv": ("code", "store_code", "first_name", "last_name", "email", "created_at"),
-    "orders.csv": ("code", "store_code", "customer_code", "ordered_at", "status"),
-    "order_items.csv": ("order_code", "sku", "quantity", "unit_price", "discount"),
-    "inventory.csv": ("store_code", "sku", "quantity", "reorder_point"),
-}
+# the column lists the import reads: one definition of the file format
+HEADERS = FILES
 
 
 def export_csv(dataset: DemoDataset, directory: Path, max_order_lines: int | None = None
