@@ -6,7 +6,9 @@ knobs of both index kinds (adapters/postgres/vector_index.py; the kind not in us
 its own): ivfflat.probes and hnsw.ef_search (recall against speed, measured in
 bench/vector_search.py), and iterative_scan = relaxed_order (pgvector 0.8): when filters
 reject the first candidates, the scan goes on instead of returning too few rows; the outer
-query restores the exact order.
+query restores the exact order. On Citus the vector scan may run on a worker's placement of the
+reference table, which set_config() never reaches: there the knobs are also SET LOCAL, which
+Citus replays on every worker connection of the transaction (citus.propagate_set_commands).
 """
 
 from __future__ import annotations
@@ -34,6 +36,16 @@ SELECT EXISTS (SELECT 1 FROM access.current_user_profile()),
        set_config('hnsw.ef_search', %(ef_search)s, true),
        set_config('hnsw.iterative_scan', 'relaxed_order', true)
 """
+
+
+def search_knobs(probes: str, ef_search: str) -> sql.Composed:
+    """The knobs as SET LOCAL statements (one simple-protocol round trip), for Citus workers."""
+    return sql.SQL("; ").join(
+        sql.SQL("SET LOCAL {} = {}").format(sql.Identifier(*name.split(".")), sql.Literal(value))
+        for name, value in (("ivfflat.probes", probes), ("ivfflat.iterative_scan", "relaxed_order"),
+                            ("hnsw.ef_search", ef_search), ("hnsw.iterative_scan", "relaxed_order"))
+    )
+
 
 # Product details and the stock at the caller's stores (inventory is under RLS) for the hits.
 # On a single PostgreSQL the stock is a correlated subquery per hit; on Citus, which refuses
@@ -186,6 +198,9 @@ class PsycopgProductSearchRepository(ProductSearchRepository):
             if not has_vectors:
                 return Candidates((), (), model_has_vectors=False)
             distributed = context_binding(conn)[1]  # a Citus coordinator
+            if distributed:
+                await conn.execute(search_knobs(params["probes"], params["ef_search"]),
+                                   prepare=False)
             by_vector = await _fetch(conn, vector_query(query.filters, distributed),
                                      {**params, "limit": query.vector_limit}, query.vector_limit)
             by_text = await _fetch(conn, text_query(query.filters, distributed),
