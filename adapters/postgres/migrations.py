@@ -1,5 +1,15 @@
 """Versioned SQL migrations from `sql/`: applied in order, each in its own transaction, recorded
-with a sha256 so that re-running is a no-op and an edited, already-applied file is refused."""
+with a sha256 so that re-running is a no-op and an edited, already-applied file is refused.
+
+Each migration is sent one statement at a time (split by PostgreSQL's own grammar, pglast), not
+as one multi-statement text. On a Citus coordinator whose tables are already distributed, Citus
+forwards the *whole* query text of some DDL (CREATE/DROP INDEX, CREATE TRIGGER, DROP POLICY,
+CLUSTER, ...) to the workers through the extended protocol, where a text of several statements
+fails: "cannot insert multiple commands into a prepared statement". On Citus a migration also
+runs its multi-shard DDL over one connection per worker (citus.multi_shard_modify_mode =
+sequential): a function created after DDL on a distributed table in the same transaction is
+refused otherwise ("cannot run function command because there was a parallel operation on a
+distributed table in the transaction")."""
 
 from __future__ import annotations
 
@@ -9,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from pglast.parser import ParseError, split
 
 from domain.errors import ConfigurationError
 
@@ -30,6 +41,15 @@ class Migration:
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql).hexdigest()
+
+    def statements(self) -> list[bytes]:
+        """The migration's statements, without comments or the separating semicolons. A text
+        PostgreSQL's grammar cannot parse is returned whole, for the server to report."""
+        text = self.sql.decode()
+        try:
+            return [statement.encode() for statement in split(text, with_parser=True)]
+        except ParseError:
+            return [self.sql]
 
 
 def discover(sql_dir: Path = SQL_DIR) -> list[Migration]:
@@ -60,12 +80,16 @@ def apply_migrations(admin_url: str, sql_dir: Path = SQL_DIR) -> list[str]:
     applied_now: list[str] = []
     with psycopg.connect(admin_url, autocommit=True) as conn:
         _ensure_bookkeeping(conn)
+        on_citus = _on_citus(conn)
         for migration in discover(sql_dir):
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
                 recorded = _recorded_checksum(conn, migration.version)
                 if recorded is None:
-                    conn.execute(migration.sql)
+                    if on_citus:
+                        conn.execute("SET LOCAL citus.multi_shard_modify_mode = 'sequential'")
+                    for statement in migration.statements():
+                        conn.execute(statement)
                     conn.execute("RESET ROLE")
                     conn.execute(
                         "INSERT INTO zava_meta.schema_migrations (version, name, checksum)"
@@ -100,6 +124,10 @@ def _ensure_bookkeeping(conn: psycopg.Connection) -> None:
             " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
+
+
+def _on_citus(conn: psycopg.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'").fetchone() is not None
 
 
 def _recorded_checksum(conn: psycopg.Connection, version: int) -> str | None:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -14,7 +15,12 @@ from psycopg import sql
 from adapters.demodata.generator import generate_dataset
 from adapters.demodata.loader import load_dataset
 from adapters.postgres import citus
-from adapters.postgres.migrations import apply_migrations, latest_version, schema_version
+from adapters.postgres.migrations import (
+    SQL_DIR,
+    apply_migrations,
+    latest_version,
+    schema_version,
+)
 from ports.database_server import DatabaseEndpoints
 
 log = logging.getLogger(__name__)
@@ -66,10 +72,11 @@ def initialise(
     *,
     reset: bool = False,
     progress: Callable[..., Any] | None = None,
+    sql_dir: Path = SQL_DIR,
 ) -> InitReport:
     """Migrate and load the demo data (`request` None: no demo rows, for your own data). All or
     nothing: if a first initialisation fails, the schemas it created are dropped again, so a
-    retry starts from a clean database."""
+    retry starts from a clean database. `sql_dir`: the migrations (the tests add one)."""
     admin = endpoints.admin_url
     if reset:
         reset_schemas(admin)
@@ -80,7 +87,7 @@ def initialise(
             citus.prepare_roles(conn)
             conn.commit()
     try:
-        applied = apply_migrations(admin)
+        applied = apply_migrations(admin, sql_dir)
         with psycopg.connect(admin) as conn:
             if _dataset_info(conn) is not None or _loads(conn):
                 distributed = citus.distribute(admin) if on_citus else []

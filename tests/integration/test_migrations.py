@@ -8,6 +8,7 @@ import pytest
 
 from adapters.postgres.migrations import (
     SQL_DIR,
+    Migration,
     MigrationError,
     apply_migrations,
     discover,
@@ -69,3 +70,23 @@ def test_a_failing_migration_leaves_nothing_behind(
     with psycopg.connect(database.admin_url) as conn:
         assert conn.execute("SELECT to_regclass('retail.half_built')").fetchone() == (None,)
         assert schema_version(conn) == latest_version()
+
+
+def test_a_migration_is_sent_one_statement_at_a_time() -> None:
+    """(Citus forwards the whole text of some DDL to its workers, which refuse several
+    statements in one; sql/ files are split by PostgreSQL's grammar, dollar quotes intact.)"""
+    migration = Migration(999, "999_x.sql", (
+        b"-- a comment; not a statement\nSET LOCAL ROLE zava_owner;\n"
+        b"CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$ SELECT 'a;b' $$;\n"
+        b"/* trailing; */ COMMENT ON FUNCTION f() IS 'x;y';\n"))
+    assert migration.statements() == [
+        b"SET LOCAL ROLE zava_owner",
+        b"CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$ SELECT 'a;b' $$",
+        b"COMMENT ON FUNCTION f() IS 'x;y'",
+    ]
+    assert all(m.statements() for m in discover())
+
+
+def test_a_migration_the_grammar_rejects_is_left_whole_for_the_server_to_report() -> None:
+    migration = Migration(999, "999_x.sql", b"SELECT 1; SELEC 2;")
+    assert migration.statements() == [b"SELECT 1; SELEC 2;"]
