@@ -85,6 +85,19 @@ class Level:
     p50_ms: float
     p99_ms: float
     server_cpu_ms_per_call: float | None
+    # The rest of the machine's CPU per call: the database's processes and this load
+    # generator's. Their sum with the server's bounds the calls/s the 2 cores can give.
+    postgres_cpu_ms_per_call: float | None = None
+    client_cpu_ms_per_call: float | None = None
+
+    @property
+    def ceiling_calls_per_s(self) -> float | None:
+        """What the cores could serve if all of them were busy with calls at this CPU cost."""
+        parts = (self.server_cpu_ms_per_call, self.postgres_cpu_ms_per_call,
+                 self.client_cpu_ms_per_call)
+        if any(p is None for p in parts):
+            return None
+        return (os.cpu_count() or 1) * 1000 / sum(p for p in parts if p is not None)
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -166,18 +179,48 @@ async def drive(call_factory: list, seconds: float) -> tuple[list[float], int, f
     return latencies, errors, time.perf_counter() - started
 
 
+def postmaster_pid(data_dir: Path) -> int:
+    """The bench database's postmaster (its backends are its children)."""
+    pgdata = data_dir / "pgdata"
+    return int((pgdata / "postmaster.pid").read_text().split()[0])
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds of the server, the database and this process over one level."""
+
+    server_pid: int
+    postgres_pid: int | None = None
+
+    def read(self) -> tuple[float, float | None, float]:
+        database = None if self.postgres_pid is None else cpu_seconds(self.postgres_pid)
+        return cpu_seconds(self.server_pid), database, time.process_time()
+
+
+def per_call_ms(before: float | None, after: float | None, calls: int) -> float | None:
+    if before is None or after is None or not calls:
+        return None
+    return round((after - before) * 1000 / calls, 3)
+
+
 def level(path: str, clients: int, latencies: list[float], errors: int, elapsed: float,
-          cpu_s: float | None) -> Level:
+          cpu_s: float | None, postgres_cpu_s: float | None = None,
+          client_cpu_s: float | None = None) -> Level:
+    calls = len(latencies)
     return Level(
         path=path, clients=clients, calls=len(latencies), errors=errors,
         seconds=round(elapsed, 2), calls_per_s=round(len(latencies) / elapsed, 1),
         p50_ms=round(percentile(latencies, 50), 3), p99_ms=round(percentile(latencies, 99), 3),
-        server_cpu_ms_per_call=None if cpu_s is None else round(cpu_s * 1000 / len(latencies), 3),
+        server_cpu_ms_per_call=per_call_ms(0.0, cpu_s, calls),
+        postgres_cpu_ms_per_call=per_call_ms(0.0, postgres_cpu_s, calls),
+        client_cpu_ms_per_call=per_call_ms(0.0, client_cpu_s, calls),
     )
 
 
-async def bare_pool(query_url: str, clients: list[int], seconds: float) -> list[Level]:
+async def bare_pool(query_url: str, clients: list[int], seconds: float,
+                    postgres_pid: int | None = None) -> list[Level]:
     results = []
+    meter = CpuMeter(os.getpid(), postgres_pid)
     async with AsyncConnectionPool(query_url, min_size=10, max_size=10, open=False) as pool:
         await pool.wait()
         for n in clients:
@@ -187,8 +230,13 @@ async def bare_pool(query_url: str, clients: list[int], seconds: float) -> list[
                     return await cur.fetchone() == (1,)
 
             await drive([call] * n, 0.5)  # warm-up
+            _, database_before, client_before = meter.read()
             latencies, errors, elapsed = await drive([call] * n, seconds)
-            results.append(level("bare psycopg pool", n, latencies, errors, elapsed, None))
+            _, database_after, client_after = meter.read()
+            database = None if database_before is None or database_after is None \
+                else database_after - database_before
+            results.append(level("bare psycopg pool", n, latencies, errors, elapsed, None,
+                                 database, client_after - client_before))
             print(results[-1], file=sys.stderr)
     return results
 
@@ -232,20 +280,28 @@ def start_server(data_dir: Path, port: int, cache_ttl_s: float,
 
 
 async def tool_calls(port: int, pid: int, path: str, clients: list[int],
-                     seconds: float, era: Era) -> list[Level]:
+                     seconds: float, era: Era, postgres_pid: int | None = None) -> list[Level]:
     token = mint_token(SECRET, HEAD_OFFICE, 3600)
+    meter = CpuMeter(pid, postgres_pid)
     results = []
     for n in clients:
         http = [HttpClient(port, token, era) for _ in range(n)]
         await drive([c.call for c in http], 0.5)  # warm-up: connections, JIT-free paths, cache
-        cpu_before = cpu_seconds(pid)
+        server_before, database_before, client_before = meter.read()
         latencies, errors, elapsed = await drive([c.call for c in http], seconds)
-        cpu = cpu_seconds(pid) - cpu_before
+        server_after, database_after, client_after = meter.read()
         for c in http:
             await c.close()
-        results.append(level(path, n, latencies, errors, elapsed, cpu))
+        database = None if database_before is None or database_after is None \
+            else database_after - database_before
+        results.append(level(path, n, latencies, errors, elapsed, server_after - server_before,
+                             database, client_after - client_before))
         print(results[-1], file=sys.stderr)
     return results
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
 
 
 def markdown(levels: list[Level], machine: dict[str, object], seconds: float) -> str:
@@ -254,9 +310,12 @@ def markdown(levels: list[Level], machine: dict[str, object], seconds: float) ->
     for lv in levels:
         added = "" if lv.path == "bare psycopg pool" else \
             f"{lv.p50_ms - bare[lv.clients].p50_ms:+.2f}"
-        cpu = "" if lv.server_cpu_ms_per_call is None else f"{lv.server_cpu_ms_per_call:.2f}"
+        cpu = [_ms(lv.server_cpu_ms_per_call), _ms(lv.postgres_cpu_ms_per_call),
+               _ms(lv.client_cpu_ms_per_call)]
+        ceiling = lv.ceiling_calls_per_s
         rows.append(f"| {lv.path} | {lv.clients} | {lv.calls_per_s:,.0f} | {lv.p50_ms:.2f} |"
-                    f" {added} | {lv.p99_ms:.2f} | {lv.errors} | {cpu} |")
+                    f" {added} | {lv.p99_ms:.2f} | {lv.errors} | {' | '.join(cpu)} |"
+                    f" {'' if ceiling is None else f'{ceiling:,.0f}'} |")
     return "\n".join([
         "# Tool-call overhead",
         "",
@@ -268,13 +327,17 @@ def markdown(levels: list[Level], machine: dict[str, object], seconds: float) ->
         "all but the first call are cache hits. The load generator shares the 2 cores.",
         "Server log level WARNING (at INFO each call also writes its one log line).",
         "Each server is called in both protocol eras: 2025-11-25 (the stateless POST of",
-        "handshake-era clients: Claude Desktop, VS Code, the Inspector; the SDK builds a",
-        "transport and a dispatcher per request) and 2026-07-28 (the single-exchange envelope",
-        "the SDK 2.x `Client` sends; served without a per-request transport).",
+        "handshake-era clients: Claude Desktop, VS Code, the Inspector) and 2026-07-28 (the",
+        "single-exchange envelope the SDK 2.x `Client` sends); both are served by the SDK's",
+        "single-exchange driver, without a per-request transport.",
+        "",
+        "CPU per call (ms, from /proc): the server's processes, PostgreSQL's (postmaster and",
+        "backends) and this load generator's. The machine's cores divided by their sum is the",
+        "ceiling on calls/s at that cost, whatever the concurrency: the three share 2 cores.",
         "",
         "| path | clients | calls/s | p50 ms | p50 vs bare | p99 ms | errors |"
-        " server CPU ms/call |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        " server CPU | PostgreSQL CPU | load generator CPU | ceiling calls/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
         machine_markdown(machine),
@@ -287,7 +350,8 @@ async def main_async(args: argparse.Namespace) -> None:
     eras = [ERAS[e] for e in args.eras.split(",")]
     endpoints = bench_database("small")
     data_dir = ROOT / ".data" / "bench-small"
-    levels = await bare_pool(endpoints.query_url, clients, args.seconds)
+    postgres = postmaster_pid(data_dir)
+    levels = await bare_pool(endpoints.query_url, clients, args.seconds, postgres)
     runs = [("tool call, cache off", 0.0, 1), ("tool call, cache hit", 300.0, 1)]
     if args.workers > 1:
         runs.append((f"tool call, cache off, {args.workers} workers", 0.0, args.workers))
@@ -297,7 +361,7 @@ async def main_async(args: argparse.Namespace) -> None:
         try:
             for era in eras:
                 levels += await tool_calls(port, server.pid, f"{path}, {era.name}", clients,
-                                           args.seconds, era)
+                                           args.seconds, era, postgres)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
@@ -305,7 +369,8 @@ async def main_async(args: argparse.Namespace) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "tool_overhead.json").write_text(json.dumps(
         {"machine": machine, "sql": SQL, "seconds_per_level": args.seconds,
-         "levels": [asdict(lv) for lv in levels]}, indent=2) + "\n")
+         "levels": [{**asdict(lv), "ceiling_calls_per_s": lv.ceiling_calls_per_s}
+                    for lv in levels]}, indent=2) + "\n")
     (RESULTS / "tool_overhead.md").write_text(markdown(levels, machine, args.seconds))
     print((RESULTS / "tool_overhead.md").read_text())
 
