@@ -216,6 +216,8 @@ def db_init(args: argparse.Namespace, settings: Settings) -> int:
                  else ""), file=sys.stderr)
     for change in report.distributed:
         print(f"citus: {change}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -14,6 +14,9 @@ tests in tests/integration/citus/):
   they are dropped and the rollups are refreshed by `zava-mcp db refresh-rollups`.
 - The signed request context is bound to Citus's global pid (the same on the coordinator
   backend and on every worker backend serving it) instead of the local backend pid.
+- The query role logs in to each worker with a password only the coordinator holds
+  (pg_dist_authinfo), so the context that travels there as statement text cannot be replayed
+  with the application's credentials (citus_worker_login.py).
 Everything here is idempotent: a second `db init` finds everything in place and changes nothing.
 """
 
@@ -24,6 +27,8 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
+
+from adapters.postgres.citus_worker_login import separate_worker_passwords, worker_logins_open
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +132,18 @@ def distribute(admin_url: str) -> list[str]:
         changed += _configure_query_role(conn)
         changed += _bind_context_to_global_pid(conn)
         conn.commit()
+        changed += separate_worker_passwords(conn)
     return changed
+
+
+def worker_login_warnings(admin_url: str, query_url: str) -> list[str]:
+    """What an operator must fix so that the application's credentials open no worker
+    session of the query role (adapters/postgres/citus_worker_login.py)."""
+    if not query_url:
+        return ["no ZAVA_DATABASE_URL: could not check that the workers refuse the"
+                " application's credentials for zava_query"]
+    with psycopg.connect(admin_url) as conn:
+        return worker_logins_open(conn, query_url)
 
 
 def distribution(conn: psycopg.Connection) -> list[TableDistribution]:

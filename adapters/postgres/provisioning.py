@@ -47,6 +47,7 @@ class InitReport:
     loaded: dict[str, int] = field(default_factory=dict)
     already_initialised: bool = False
     distributed: list[str] = field(default_factory=list)  # what the Citus step changed
+    warnings: list[str] = field(default_factory=list)  # what the operator must fix (Citus)
 
 
 @dataclass
@@ -90,13 +91,14 @@ def initialise(
         applied = apply_migrations(admin, sql_dir)
         with psycopg.connect(admin) as conn:
             if _dataset_info(conn) is not None or _loads(conn):
-                distributed = citus.distribute(admin) if on_citus else []
-                return InitReport(applied, already_initialised=True, distributed=distributed)
+                distributed, warnings = _distribute(endpoints, on_citus)
+                return InitReport(applied, already_initialised=True, distributed=distributed,
+                                  warnings=warnings)
             if request is None:  # the schema only: the operator imports their own data
                 conn.execute("INSERT INTO zava_meta.data_loads (kind) VALUES ('empty')")
                 conn.commit()
-                distributed = citus.distribute(admin) if on_citus else []
-                return InitReport(applied, distributed=distributed)
+                distributed, warnings = _distribute(endpoints, on_citus)
+                return InitReport(applied, distributed=distributed, warnings=warnings)
             dataset = generate_dataset(
                 seed=request.seed, anchor=request.anchor or _utc_today(),
                 scale=request.scale, products=request.products,
@@ -109,15 +111,24 @@ def initialise(
                     (request.seed, dataset.anchor, request.scale, counts.get("retail.products", 0),
                      dataset.checksum()),
                 )
-        distributed = citus.distribute(admin) if on_citus else []
+        distributed, warnings = _distribute(endpoints, on_citus)
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute("ANALYZE")
-        return InitReport(applied, loaded=counts, distributed=distributed)
+        return InitReport(applied, loaded=counts, distributed=distributed, warnings=warnings)
     except BaseException:
         if fresh:
             log.warning("initialisation failed; removing what it created")
             reset_schemas(admin)
         raise
+
+
+def _distribute(endpoints: DatabaseEndpoints, on_citus: bool) -> tuple[list[str], list[str]]:
+    """The Citus step of `db init` (nothing on a single PostgreSQL): what it changed, and
+    what the operator must still fix on the workers."""
+    if not on_citus:
+        return [], []
+    return (citus.distribute(endpoints.admin_url),
+            citus.worker_login_warnings(endpoints.admin_url, endpoints.query_url))
 
 
 def reset_schemas(admin_url: str) -> None:

@@ -165,9 +165,20 @@ class Node:
         return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
 
 
+# On the workers the query role must give a password (scram-sha-256), as an operator configures
+# them: its worker password is one only the coordinator holds (pg_dist_authinfo, set by `db
+# init`), so the application's credentials open no worker session (citus_worker_login.py).
+# Everyone else keeps trust.
+WORKER_HBA = (
+    "local all zava_query scram-sha-256\n"
+    "host all zava_query 127.0.0.1/32 scram-sha-256\n"
+    "host all zava_query ::1/128 scram-sha-256\n"
+)
+
+
 class CitusCluster:
     """A coordinator and two workers, each its own PostgreSQL on 127.0.0.1 (trust auth, as the
-    embedded server; fsync off: test data)."""
+    embedded server, except the query role on the workers; fsync off: test data)."""
 
     def __init__(self, root: Path, workers: int = 2) -> None:
         self.root = root
@@ -226,6 +237,21 @@ class CitusCluster:
                 "shared_buffers = 64MB\n"
                 "citus.shard_count = 8\n"
             )
+        if node is not self.coordinator:
+            self.require_query_role_password(node)
+
+    @staticmethod
+    def require_query_role_password(node: Node, required: bool = True) -> None:
+        """Put WORKER_HBA first in the node's pg_hba.conf (or take it out), as the operator
+        would; `reload` makes a running node read it."""
+        hba = node.pgdata / "pg_hba.conf"
+        rules = hba.read_text().replace(WORKER_HBA, "")
+        hba.write_text((WORKER_HBA if required else "") + rules)
+
+    @staticmethod
+    def reload(node: Node) -> None:
+        with psycopg.connect(node.url(), autocommit=True) as conn:
+            conn.execute("SELECT pg_reload_conf()")
 
     def _pg_ctl(self, node: Node, *args: str, check: bool = True) -> None:
         command = [str(_wheel_bin() / "pg_ctl"), "-D", str(node.pgdata), *args]

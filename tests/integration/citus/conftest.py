@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from adapters.embeddings.local import LocalEmbeddingProvider
 from adapters.postgres.request_context import ContextSigner, read_context_key
@@ -23,6 +24,10 @@ from tests.conftest import initialise_demo_database
 from tests.integration.citus.cluster import CitusCluster
 
 QUERY_ROLE = "zava_query"
+# The application's password for the query role: what its DSN (ZAVA_DATABASE_URL) holds. The
+# operator creates the role with it before `db init`, and Citus copies it to every worker; `db
+# init` then gives the role a password of its own on each worker.
+APP_PASSWORD = "the-applications-query-password"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -46,9 +51,21 @@ def citus_cluster() -> Iterator[CitusCluster]:
 
 def citus_endpoints(cluster: CitusCluster) -> DatabaseEndpoints:
     coordinator = cluster.coordinator
-    return DatabaseEndpoints(
-        admin_url=coordinator.url(), query_url=coordinator.url(QUERY_ROLE), kind="external"
-    )
+    return DatabaseEndpoints(admin_url=coordinator.url(),
+                             query_url=coordinator.url(f"{QUERY_ROLE}:{APP_PASSWORD}"),
+                             kind="external")
+
+
+def create_query_role_with_app_password(cluster: CitusCluster) -> None:
+    """What an operator does before `db init`: the query role (sql/001's attributes) with the
+    application's password, which Citus propagates to every worker."""
+    with psycopg.connect(cluster.coordinator.url(), autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (QUERY_ROLE,)).fetchone():
+            return
+        conn.execute(sql.SQL(
+            "CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT"
+            " CONNECTION LIMIT 200 PASSWORD {}").format(
+                sql.Identifier(QUERY_ROLE), sql.Literal(APP_PASSWORD)))
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +73,7 @@ def database(
     citus_cluster: CitusCluster, local_embeddings: LocalEmbeddingProvider
 ) -> DatabaseEndpoints:
     """The coordinator after `zava-mcp db init` in external mode, with the product vectors."""
+    create_query_role_with_app_password(citus_cluster)
     return initialise_demo_database(citus_endpoints(citus_cluster), local_embeddings)
 
 
@@ -66,9 +84,22 @@ def signer(database: DatabaseEndpoints) -> ContextSigner:
 
 @pytest.fixture(scope="session")
 def worker_urls(citus_cluster: CitusCluster, database: DatabaseEndpoints) -> dict[str, str]:
-    """The query role's URL on each worker, to query a worker directly (as an attacker with the
-    query role's credentials could)."""
-    return {w.name: w.url(QUERY_ROLE) for w in citus_cluster.workers}
+    """The query role's URL on each worker with its worker password (read from
+    pg_dist_authinfo as the superuser): an attacker who somehow has it, so that the context
+    check is proven on a worker on its own too. Never printed."""
+    with psycopg.connect(database.admin_url) as conn:
+        passwords = dict(conn.execute(
+            "SELECT n.nodeport, a.authinfo FROM pg_dist_authinfo AS a"
+            " JOIN pg_dist_node AS n USING (nodeid) WHERE a.rolename = %s", (QUERY_ROLE,)
+        ).fetchall())
+    return {w.name: w.url(f"{QUERY_ROLE}:{passwords[w.port].removeprefix('password=')}")
+            for w in citus_cluster.workers}
+
+
+@pytest.fixture(scope="session")
+def app_worker_urls(citus_cluster: CitusCluster, database: DatabaseEndpoints) -> dict[str, str]:
+    """The application's own credentials (its DSN's user and password) aimed at each worker."""
+    return {w.name: w.url(f"{QUERY_ROLE}:{APP_PASSWORD}") for w in citus_cluster.workers}
 
 
 @pytest.fixture(scope="session")

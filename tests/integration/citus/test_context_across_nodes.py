@@ -1,7 +1,13 @@
 """The signed context across the cluster: the server's context reaches the workers (where the
 policies run on the shards) and shows a store manager exactly their store; a worker queried
 directly as the query role honours no missing, copied, stale or forged context; and the value
-never shows in any node's statement text (pg_stat_activity)."""
+never shows in any node's statement text (pg_stat_activity).
+
+The application's credentials open no worker session (test_worker_login_on_citus.py): the
+worker tests here log in with the worker's own password, as an attacker who somehow had it,
+so that the context check on the workers is proven on its own too. They read the worker's
+own shards, which is what its check guards (a distributed query from a worker would need the
+other workers' passwords, which only the coordinator holds)."""
 
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from adapters.demodata.reference import USERS
 from adapters.postgres.gateway import DatabaseGateway
 from adapters.postgres.request_context import ContextSigner
 from ports.database_server import DatabaseEndpoints
-from tests.integration.test_request_context import backend, stores_seen
+from tests.integration.test_request_context import backend, set_context
 
 SEATTLE = USERS[0]
 HEAD_OFFICE = USERS[-1]
@@ -45,13 +51,40 @@ def worker(request: pytest.FixtureRequest, worker_urls: dict[str, str]):
         yield conn
 
 
+def local_order_shards(worker: psycopg.Connection) -> list[str]:
+    shards = [r[0] for r in worker.execute(
+        "SELECT shard_name FROM citus_shards WHERE table_name = 'retail.orders'::regclass"
+        " AND nodeport = inet_server_port() ORDER BY shardid")]
+    assert shards
+    return shards
+
+
+def stores_seen(worker: psycopg.Connection, context: str | None) -> int:
+    """The stores whose orders the worker's own shards show under `context`."""
+    union = " UNION ALL ".join(f"SELECT store_id FROM {s}" for s in local_order_shards(worker))
+    with worker.transaction(force_rollback=True):
+        if context is not None:
+            set_context(worker, context)
+        row = worker.execute(f"SELECT count(DISTINCT store_id) FROM ({union}) AS o").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def test_a_worker_honours_a_context_signed_for_its_own_session(
-    worker: psycopg.Connection, signer: ContextSigner
+    worker: psycopg.Connection, signer: ContextSigner, worker_admin_urls: dict[str, str]
 ) -> None:
     """The control for the refusals below: the worker's check runs and can say yes (only the
-    holder of the key can make such a value)."""
+    holder of the key can make such a value): head office sees every store on its shards."""
+    port = worker.info.port
+    (admin_url,) = [u for u in worker_admin_urls.values() if f":{port}/" in u]
+    with psycopg.connect(admin_url) as admin:
+        union = " UNION ALL ".join(f"SELECT store_id FROM {s}"
+                                   for s in local_order_shards(admin))
+        (expected,) = admin.execute(
+            f"SELECT count(DISTINCT store_id) FROM ({union}) AS o").fetchone() or (0,)
+    assert expected > 0
     assert stores_seen(worker, signer.sign("query", str(HEAD_OFFICE.user_id),
-                                           backend(worker))) == 8
+                                           backend(worker))) == expected
 
 
 def test_a_worker_queried_directly_without_context_sees_nothing(
@@ -90,11 +123,7 @@ def test_a_worker_refuses_a_forged_context(worker: psycopg.Connection) -> None:
 def test_a_worker_shard_read_directly_shows_nothing_without_context(
     worker: psycopg.Connection,
 ) -> None:
-    shards = [r[0] for r in worker.execute(
-        "SELECT shard_name FROM citus_shards WHERE table_name = 'retail.orders'::regclass"
-        " AND nodeport = inet_server_port()")]
-    assert shards
-    for shard in shards:
+    for shard in local_order_shards(worker):
         with worker.transaction(force_rollback=True):
             assert worker.execute(f"SELECT count(*) FROM {shard}").fetchone() == (0,)
 

@@ -1,0 +1,211 @@
+"""The query role's worker sessions are the coordinator's alone (issue 16: "a value that travels
+to the workers in statement text must not be replayable").
+
+The signed context reaches the workers as `SET LOCAL zava.context = '…'` statement text, and
+any client that logs in to a worker can claim the request's global pid there. So `db init` gives
+zava_query a password of its own on each worker, known only to the coordinator
+(pg_dist_authinfo), and the workers ask zava_query for a password (tests/.../cluster.py's
+pg_hba.conf, as an operator configures them): the application's credentials open no worker
+session, so a value read from a worker's log cannot be presented there."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from adapters.demodata.reference import USERS
+from adapters.postgres import citus
+from adapters.postgres.citus_worker_login import PG_HBA_LINES, _matches
+from adapters.postgres.gateway import DatabaseGateway
+from ports.database_server import DatabaseEndpoints
+from tests.integration.citus.cluster import CitusCluster, Node
+from tests.integration.citus.conftest import APP_PASSWORD, QUERY_ROLE
+
+HEAD_OFFICE = USERS[-1]
+CONTEXT_IN_STATEMENT = re.compile(r"SET LOCAL zava\.context = '(v2\|query\|[^']+)'")
+
+
+def verifier(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s",
+                           (QUERY_ROLE,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def worker_passwords(admin_url: str) -> dict[int, str]:
+    with psycopg.connect(admin_url) as conn:
+        return {port: authinfo.removeprefix("password=") for port, authinfo in conn.execute(
+            "SELECT n.nodeport, a.authinfo FROM pg_dist_authinfo AS a"
+            " JOIN pg_dist_node AS n USING (nodeid) WHERE a.rolename = %s", (QUERY_ROLE,))}
+
+
+def test_the_applications_credentials_open_no_worker_session(
+    app_worker_urls: dict[str, str], database: DatabaseEndpoints
+) -> None:
+    with psycopg.connect(database.query_url) as coordinator:  # the same credentials: accepted
+        assert coordinator.execute("SELECT current_user").fetchone() == (QUERY_ROLE,)
+    for url in app_worker_urls.values():
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(url)
+
+
+def test_each_worker_has_a_password_of_its_own_and_the_coordinator_keeps_the_apps(
+    database: DatabaseEndpoints, worker_admin_urls: dict[str, str], citus_cluster: CitusCluster
+) -> None:
+    assert _matches(APP_PASSWORD, verifier(database.admin_url))
+    passwords = worker_passwords(database.admin_url)
+    assert sorted(passwords) == sorted(w.port for w in citus_cluster.workers)
+    assert len(set(passwords.values())) == len(passwords)
+    for worker in citus_cluster.workers:
+        on_worker = verifier(worker.url())
+        assert not _matches(APP_PASSWORD, on_worker)
+        assert _matches(passwords[worker.port], on_worker)
+
+
+@pytest.fixture
+def worker1_logs_statements(citus_cluster: CitusCluster) -> Iterator[Node]:
+    """log_statement = all on worker1 (what a careless log setting or a log reader exposes)."""
+    worker = citus_cluster.workers[0]
+    _set_log_statement(worker, "all")
+    try:
+        yield worker
+    finally:
+        _set_log_statement(worker, None)
+
+
+def _set_log_statement(node: Node, value: str | None) -> None:
+    with psycopg.connect(node.url(), autocommit=True) as conn:
+        if value is None:
+            conn.execute("ALTER SYSTEM RESET log_statement")
+        else:
+            conn.execute("ALTER SYSTEM SET log_statement = 'all'")
+        conn.execute("SELECT pg_reload_conf()")
+    expected = value or "none"
+    for _ in range(100):  # the postmaster reloads asynchronously
+        with psycopg.connect(node.url()) as conn:
+            if conn.execute("SHOW log_statement").fetchone() == (expected,):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{node.name} did not reload log_statement = {expected}")
+
+
+def _shard_on(node: Node) -> str:
+    with psycopg.connect(node.url()) as conn:
+        row = conn.execute(
+            "SELECT shard_name FROM citus_shards WHERE table_name = 'retail.orders'::regclass"
+            " AND nodeport = %s ORDER BY shardid LIMIT 1", (node.port,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+@pytest.mark.anyio
+async def test_a_context_read_from_a_workers_log_cannot_be_replayed_there(
+    gateway: DatabaseGateway, worker1_logs_statements: Node, database: DatabaseEndpoints
+) -> None:
+    """The attacker holds the application's credentials and worker1's log: the value is there,
+    with its global pid, within its five minutes, and still opens no session on the worker.
+    The control: with the worker's own password (which only the coordinator holds) the same
+    value would be honoured, which is why that password must stay the coordinator's."""
+    worker = worker1_logs_statements
+    log = worker.pgdata / "log"
+    logged_before = log.stat().st_size
+    async with gateway.session(HEAD_OFFICE.user_id) as conn:  # every shard: both workers
+        await (await conn.execute("SELECT count(*) FROM retail.orders")).fetchall()
+    with log.open(errors="replace") as text:
+        text.seek(logged_before)
+        found = CONTEXT_IN_STATEMENT.findall(text.read())
+    assert found, "the propagated context was not in worker1's log"
+    context = found[-1]
+    gpid = context.split("|")[3]
+    shard = _shard_on(worker)
+
+    claim = f"?application_name=citus_internal%20gpid%3D{gpid}"  # the request's global pid
+    attacker = worker.url(f"{QUERY_ROLE}:{APP_PASSWORD}") + claim
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(attacker)
+
+    worker_password = worker_passwords(database.admin_url)[worker.port]
+    with_worker_password = worker.url(f"{QUERY_ROLE}:{worker_password}") + claim
+    with psycopg.connect(with_worker_password) as replay:
+        replay.execute("SELECT set_config('zava.context', %s, true)", (context,))
+        row = replay.execute(f"SELECT count(*) FROM {shard}").fetchone()
+    assert row is not None
+    assert row[0] > 0
+
+
+def test_a_second_init_keeps_the_worker_passwords(database: DatabaseEndpoints) -> None:
+    before = worker_passwords(database.admin_url)
+    assert not [c for c in citus.distribute(database.admin_url) if "password" in c]
+    assert worker_passwords(database.admin_url) == before
+
+
+def test_a_worker_password_overwritten_from_the_coordinator_is_replaced_by_the_next_init(
+    database: DatabaseEndpoints, citus_cluster: CitusCluster, app_worker_urls: dict[str, str]
+) -> None:
+    """`ALTER ROLE zava_query PASSWORD …` on the coordinator is propagated to every node (a new
+    worker gets the coordinator's role too): the application's password works on the workers
+    again, until `db init` runs."""
+    with psycopg.connect(database.admin_url, autocommit=True) as conn:
+        conn.execute(f"ALTER ROLE {QUERY_ROLE} PASSWORD '{APP_PASSWORD}'")
+    with psycopg.connect(app_worker_urls["worker1"]):
+        pass
+    changed = citus.distribute(database.admin_url)
+    assert len([c for c in changed if "a password of its own on worker" in c]) == 2
+    for url in app_worker_urls.values():
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(url)
+    with psycopg.connect(database.query_url) as conn:  # the coordinator reaches them again
+        assert conn.execute("SELECT count(*) > 0 FROM retail.stores").fetchone() == (True,)
+
+
+@pytest.fixture
+def worker2_trusts_the_query_role(citus_cluster: CitusCluster) -> Iterator[Node]:
+    worker = citus_cluster.workers[1]
+    citus_cluster.require_query_role_password(worker, required=False)
+    citus_cluster.reload(worker)
+    try:
+        yield worker
+    finally:
+        citus_cluster.require_query_role_password(worker)
+        citus_cluster.reload(worker)
+
+
+def _db_init(database: DatabaseEndpoints) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ZAVA_DATABASE_URL": database.query_url,
+           "ZAVA_ADMIN_DATABASE_URL": database.admin_url}
+    return subprocess.run([sys.executable, "-m", "entrypoints.cli", "db", "init"],
+                          capture_output=True, text=True, env=env, check=True, timeout=300)
+
+
+def test_db_init_warns_about_a_worker_that_lets_the_application_in(
+    database: DatabaseEndpoints, worker2_trusts_the_query_role: Node
+) -> None:
+    worker = worker2_trusts_the_query_role
+    for _ in range(100):  # the reload is asynchronous
+        if citus.worker_login_warnings(database.admin_url, database.query_url):
+            break
+        time.sleep(0.05)
+    result = _db_init(database)
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, result.stderr
+    assert f"worker 127.0.0.1:{worker.port} lets zava_query log in" in warnings[0]
+    assert PG_HBA_LINES[0] in warnings[0]
+    for password in worker_passwords(database.admin_url).values():
+        assert password not in result.stdout + result.stderr
+
+
+def test_db_init_does_not_warn_when_every_worker_asks_for_the_password(
+    database: DatabaseEndpoints,
+) -> None:
+    result = _db_init(database)
+    assert "warning:" not in result.stderr, result.stderr
+    for password in worker_passwords(database.admin_url).values():
+        assert password not in result.stdout + result.stderr
