@@ -15,3 +15,8 @@ class AuditLog(Protocol):
     async def flush(self) -> None:
         """Write every record accepted so far."""
         ...
+
+    async def close(self) -> None:
+        """At shutdown: write every record accepted so far and let go of what the log holds
+        (files, locks, background work)."""
+        ...

@@ -15,3 +15,6 @@ class InMemoryAuditLog(AuditLog):
 
     async def flush(self) -> None:
         """Nothing to do: records are kept as they arrive."""
+
+    async def close(self) -> None:
+        """Nothing to let go of."""

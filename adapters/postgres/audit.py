@@ -3,7 +3,8 @@
 Records are queued and written by a background flush a moment later (at once when the batch is
 full), so a tool call never waits for, nor pays for, a second transaction; the writes go
 through the gateway on the audit writer's own connection, never queued behind tenants.
-`flush()` is awaited at start (to replay a spool left behind) and on shutdown.
+`flush()` is awaited at start (to replay a spool left behind); `close()` on shutdown flushes
+and lets go of the spool's lock.
 
 Nothing is lost to an outage: a batch the database does not take goes to the on-disk spool
 (adapters/postgres/audit_spool.py), and while the database is unreachable, or records wait
@@ -17,6 +18,7 @@ Without a spool (tests, tools) failed records stay in memory, up to `max_pending
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -97,6 +99,19 @@ class PsycopgAuditLog(AuditLog):
                     return
                 del self._pending[: len(batch)]
                 remaining -= len(batch)
+
+    async def close(self) -> None:
+        """Shutdown: the pending background flush gives way to a last one here (a write it
+        had begun is repeated, appended once by the records' ids), then the spool's lock file
+        is closed. Records the database did not take stay spooled for the next start."""
+        for task in (self._scheduled, self._immediate):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.flush()
+        if self._spool is not None:
+            self._spool.close()
 
     async def _replay(self) -> bool:
         """Write every spooled record, oldest file first; False if the database refused."""

@@ -2,11 +2,13 @@
 
 JSON lines under `<data dir>/audit-spool/`, appended and fsync'd before the call they record
 is answered, so a crash (even SIGKILL) loses none. Each process writes its own files
-(`<pid>-<seq>.jsonl`) and holds an exclusive lock on `<pid>.lock` for as long as it lives; a
-file whose owner's lock is free belongs to a process that is gone, and the next process to
-look adopts it. Replay takes whole files in order and deletes each once it is written; a
-record written twice (a crash between the COMMIT and the delete) is appended once, by its id
-(sql/011). Bounded: beyond `max_bytes` a record is dropped, loudly.
+(`<pid>-<seq>.jsonl`) and holds an exclusive lock on `<pid>.lock` from its first use of the
+spool until the spool is closed (the audit writer's shutdown) or the process ends; a file
+whose owner's lock is free belongs to a process that is gone, or closed its spool with
+records left in it, and the next process to look adopts it. Replay takes whole files in order
+and deletes each once it is written; a record written twice (a crash between the COMMIT and
+the delete) is appended once, by its id (sql/011). Bounded: beyond `max_bytes` a record is
+dropped, loudly.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import logging
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -23,9 +26,70 @@ log = logging.getLogger(__name__)
 
 MAX_SPOOL_BYTES = 256 * 1024 * 1024
 
-# The lock files this process holds, one per spool directory: two spools of one process on one
-# directory (two containers in a test) share the ownership.
-_HELD: dict[Path, IO[bytes]] = {}
+
+
+@dataclass
+class _HeldLock:
+    """This process's open, flock'ed `<pid>.lock` of one spool directory, and how many spools
+    of the process use it: two spools of one process on one directory (two containers in a
+    test) share it, because a second flock of the same file by the same process would fail.
+    The last spool to close it closes the file."""
+
+    file: IO[bytes]
+    users: int
+
+
+# The lock files this process holds, by path. Only ever touched under _HELD_MUTEX.
+_HELD: dict[Path, _HeldLock] = {}
+_HELD_MUTEX = threading.Lock()
+
+
+def _take(lock_path: Path) -> None:
+    """Hold `lock_path` (exclusively, against other processes) for one more spool."""
+    with _HELD_MUTEX:
+        held = _HELD.get(lock_path)
+        if held is not None and lock_path.exists():
+            held.users += 1
+            return
+        if held is not None:  # the file was removed under us: lock a new one
+            held.file.close()
+        lock = lock_path.open("wb")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BaseException:
+            lock.close()
+            raise
+        _HELD[lock_path] = _HeldLock(lock, 1 if held is None else held.users + 1)
+
+
+def _release(lock_path: Path, *, spooled: bool) -> None:
+    """One spool of this process is done with `lock_path`; the last one closes it, and
+    removes it when no records of this process are left (`spooled` False): a lock file
+    without records has nothing for another process to adopt."""
+    with _HELD_MUTEX:
+        held = _HELD.get(lock_path)
+        if held is None:
+            return
+        held.users -= 1
+        if held.users > 0:
+            return
+        del _HELD[lock_path]
+        if not spooled:
+            lock_path.unlink(missing_ok=True)
+        held.file.close()  # and with it the lock
+
+
+def _forget_inherited_locks() -> None:
+    """In a forked child: the parent's lock files are the parent's. Closing the inherited
+    descriptors leaves the parent's locks in place (the parent still holds its own), and keeps
+    a child from holding them after the parent is gone, which would stop the parent's spool
+    from ever being adopted."""
+    for held in _HELD.values():
+        held.file.close()
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_locks)
 
 
 class AuditSpool:
@@ -44,17 +108,28 @@ class AuditSpool:
         return self._dir / f"{self._pid}-{self._seq:06d}.jsonl"
 
     def _claim(self) -> None:
-        """Create the directory and take this process's lock (once, on first use)."""
+        """Create the directory and take this process's lock (once, on first use, and again
+        after `close`)."""
         if self._claimed_by == os.getpid():
             return
         self._pid = os.getpid()  # a forked worker is another owner
         self._dir.mkdir(parents=True, exist_ok=True)
-        lock_path = (self._dir / f"{self._pid}.lock").resolve()
-        if lock_path not in _HELD or not lock_path.exists():
-            lock = lock_path.open("wb")
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            _HELD[lock_path] = lock
+        _take(self._lock_path)
         self._claimed_by = self._pid
+
+    @property
+    def _lock_path(self) -> Path:
+        return (self._dir / f"{self._pid}.lock").resolve()
+
+    def close(self) -> None:
+        """Let go of this process's lock (the audit writer's shutdown). Records still in the
+        spool stay for the next process to adopt; a later append takes the lock again."""
+        with self._mutex:
+            if self._claimed_by != os.getpid():
+                return  # never claimed, already closed, or claimed by the parent of a fork
+            self._claimed_by = None
+            spooled = any(self._dir.glob(f"{self._pid}-*.jsonl"))
+            _release(self._lock_path, spooled=spooled)
 
     def append(self, lines: list[str]) -> int:
         """Append records (JSON, one per line) durably; returns how many were kept."""

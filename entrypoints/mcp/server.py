@@ -70,7 +70,7 @@ def build_server(
         finally:
             await access_changes.stop()
             await embeddings.close()
-            await container.audit_log().flush()
+            await container.audit_log().close()
             await container.cache_store().close()
             if gateway is not None:
                 await gateway.close()

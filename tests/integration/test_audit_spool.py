@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +20,28 @@ from domain.model import ToolCallRecord
 from ports.database_server import DatabaseEndpoints
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+
+
+def open_lock_files(directory: Path) -> list[str]:
+    """The spool lock files under `directory` this process has open (Linux: /proc)."""
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed since the listing
+        if target.startswith(str(directory.resolve())) and target.endswith(".lock"):
+            found.append(target)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_lock_left_open(tmp_path: Path) -> Iterator[None]:
+    """Every test closes the spools it opened: none of their lock files stays open (an open
+    one is a ResourceWarning when the process ends, and a lock nobody owns any more)."""
+    yield
+    if Path("/proc/self/fd").is_dir():
+        assert open_lock_files(tmp_path) == []
 
 
 def record(tool: str, n: int) -> ToolCallRecord:
@@ -62,8 +85,28 @@ async def test_records_spool_while_the_database_is_down_and_replay_once(
     # the same spool again (a crash between the COMMIT and the delete): appended once
     for path in copy.glob("*.jsonl"):
         shutil.copy(path, spool_dir / path.name)
-    await PsycopgAuditLog(gateway, spool=AuditSpool(spool_dir)).flush()  # as at a start
+    restarted = PsycopgAuditLog(gateway, spool=AuditSpool(spool_dir))
+    await restarted.flush()  # as at a start
     assert audited(database.admin_url, tool) == [0, 1, 2, 3, 4, 5]
+    await restarted.close()
+    await audit.close()
+    assert not list(spool_dir.glob("*.lock"))  # nothing left to adopt: the lock file is gone
+
+
+async def test_closing_with_records_left_keeps_them_for_the_next_process(
+    gateway: DatabaseGateway, tmp_path: Path,
+) -> None:
+    spool_dir = tmp_path / "audit-spool"
+    audit = PsycopgAuditLog(gateway, spool=AuditSpool(spool_dir), flush_delay_s=60)
+    gateway.reachability.connect_failed(OSError("refused"))
+    try:
+        await audit.record(record(f"spool_close_{os.getpid()}", 1))
+        await audit.close()  # the database is still down: the record stays spooled
+    finally:
+        gateway.reachability.connected()
+    assert open_lock_files(spool_dir) == []
+    assert (spool_dir / f"{os.getpid()}.lock").exists()  # free: the next process adopts
+    assert spooled_lines(spool_dir) == 1
 
 
 def test_a_spool_of_a_process_that_is_gone_is_adopted(tmp_path: Path) -> None:
@@ -78,6 +121,34 @@ def test_a_spool_of_a_process_that_is_gone_is_adopted(tmp_path: Path) -> None:
     spool.done(path)
     assert not list(tmp_path.glob("*.jsonl"))
     assert not (tmp_path / "999999.lock").exists()
+    spool.close()
+
+
+def test_two_spools_of_one_process_share_its_lock_until_the_last_closes(tmp_path: Path
+                                                                        ) -> None:
+    first, second = AuditSpool(tmp_path), AuditSpool(tmp_path)
+    first.files()
+    second.files()
+    first.close()
+    assert len(open_lock_files(tmp_path)) == 1  # still held for the second
+    second.close()
+    assert open_lock_files(tmp_path) == []
+    assert first.append(["{}"]) == 1  # used again after closing: the lock is taken again
+    assert len(open_lock_files(tmp_path)) == 1
+    first.close()
+
+
+def test_a_forked_child_does_not_keep_its_parents_lock(tmp_path: Path) -> None:
+    # were the child to keep the parent's descriptor, the parent's lock would outlive the
+    # parent, and its spool would never be adopted
+    spool = AuditSpool(tmp_path)
+    spool.files()
+    child = os.fork()
+    if child == 0:
+        os._exit(0 if open_lock_files(tmp_path) == [] else 1)
+    _, status = os.waitpid(child, 0)
+    spool.close()
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_a_full_spool_drops_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture
@@ -87,3 +158,4 @@ def test_a_full_spool_drops_and_says_so(tmp_path: Path, caplog: pytest.LogCaptur
     assert spool.append(["y" * 60]) == 0
     assert spool.dropped == 1
     assert "audit spool full" in caplog.text
+    spool.close()
