@@ -199,7 +199,7 @@ def main() -> int:
             seed=42, scale=args.scale, anchor=BENCH_ANCHOR))
         init_s = time.perf_counter() - started
         started = time.perf_counter()
-        provisioning.refresh_rollups(endpoints.admin_url)
+        provisioning.refresh_rollups(endpoints.admin_url, full=True)
         refresh_s = time.perf_counter() - started
         print(f"cluster start {cluster_start_s:.1f} s, db init {init_s:.1f} s,"
               f" refresh-rollups {refresh_s:.2f} s")

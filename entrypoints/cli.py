@@ -129,10 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--replace", action="store_true",
                       help="replace the stores, products, customers, orders and stock (users stay)")
     db_commands.add_parser("status", help="schema version, row counts, embedded or external")
-    db_commands.add_parser(
+    refresh = db_commands.add_parser(
         "refresh-rollups",
-        help="recompute the daily sales rollups from the orders (Citus: after every load)",
+        help="recompute the daily sales rollups of the store-days whose orders changed"
+             " (Citus: after loads or on a schedule)",
     )
+    refresh.add_argument("--full", action="store_true",
+                         help="rebuild every store-day (repairs; a single node's triggers"
+                              " keep them exact otherwise)")
     db_commands.add_parser("url", help="print the query role's connection string (for psql)")
     db_commands.add_parser("stop", help="stop the embedded database server")
 

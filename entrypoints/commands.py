@@ -269,8 +269,8 @@ def db_refresh_rollups(args: argparse.Namespace, settings: Settings) -> int:
     endpoints = database_server_for(settings).start()
     if not endpoints.admin_url:
         raise ConfigurationError("refreshing the rollups needs ZAVA_ADMIN_DATABASE_URL")
-    days = provisioning.refresh_rollups(endpoints.admin_url)
-    print(f"sales rollups refreshed: {days:,} store-days", file=sys.stderr)
+    refreshed = provisioning.refresh_rollups(endpoints.admin_url, full=args.full)
+    print(f"sales rollups refreshed: {refreshed.summary()}", file=sys.stderr)
     return 0
 
 

@@ -34,8 +34,8 @@ def db_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"zava-mcp: error: {refused.message}", file=sys.stderr)
         return 2
     if state_on_citus(endpoints):  # no rollup triggers on distributed tables
-        store_days = provisioning.refresh_rollups(endpoints.admin_url)
-        print(f"sales rollups refreshed ({store_days:,} store-days)", file=sys.stderr)
+        refreshed = provisioning.refresh_rollups(endpoints.admin_url)
+        print(f"sales rollups refreshed: {refreshed.summary()}", file=sys.stderr)
     else:
         print("sales rollups: kept exact by their triggers in the import's transaction",
               file=sys.stderr)

@@ -14,7 +14,7 @@ from psycopg import sql
 
 from adapters.demodata.generator import generate_dataset
 from adapters.demodata.loader import load_dataset
-from adapters.postgres import citus
+from adapters.postgres import citus, sales_rollups
 from adapters.postgres.migrations import (
     SQL_DIR,
     apply_migrations,
@@ -161,17 +161,13 @@ def status(endpoints: DatabaseEndpoints) -> DatabaseStatus:
                           on_citus, placement, loads)
 
 
-def refresh_rollups(admin_url: str) -> int:
-    """Recompute the daily sales rollups from the orders, in one transaction (readers see the
-    old rollups until it commits); return the store-days they hold. A single PostgreSQL keeps
-    them exact with triggers and needs this only for repairs; on Citus, where those triggers
-    cannot run on distributed tables, it is the refresh to run after loads or on a schedule."""
-    with psycopg.connect(admin_url) as conn:
-        conn.execute("SET LOCAL ROLE zava_owner")
-        conn.execute("SELECT retail.rebuild_sales_rollups()")
-        row = conn.execute("SELECT count(*) FROM retail.daily_store_sales").fetchone()
-        conn.commit()
-    return 0 if row is None else int(row[0])
+def refresh_rollups(admin_url: str, *, full: bool = False) -> sales_rollups.RollupRefresh:
+    """Bring the daily sales rollups up to date with the orders: only the store-days whose
+    orders changed since the last refresh, or everything (`full`). A single PostgreSQL keeps
+    them exact with triggers and needs this only for repairs (`full`); on Citus, where those
+    triggers cannot run on distributed tables, it is the refresh to run after loads or on a
+    schedule (adapters/postgres/sales_rollups.py)."""
+    return sales_rollups.refresh(admin_url, full=full)
 
 
 def list_users(admin_url: str) -> list[dict[str, Any]]:

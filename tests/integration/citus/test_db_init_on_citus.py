@@ -144,14 +144,14 @@ ROLLUP = "SELECT store_id::text, sales_date, orders FROM retail.daily_store_sale
 
 
 def test_refresh_rollups_rebuilds_them_on_distributed_tables(database: DatabaseEndpoints) -> None:
-    """The rollup triggers are gone on Citus: `db refresh-rollups` is how the rollups catch up
-    with writes (here: rows deleted behind their back)."""
+    """The rollup triggers are gone on Citus: `db refresh-rollups --full` rebuilds rollups
+    changed behind the refresh's back (here: rows deleted)."""
     with psycopg.connect(database.admin_url) as conn:
         conn.execute("DELETE FROM retail.daily_store_sales WHERE sales_date > %s",
                      (DEMO_ANCHOR.replace(day=1),))
         conn.commit()
         assert conn.execute(ROLLUP).fetchall() != conn.execute(ROLLUP_FROM_SCRATCH).fetchall()
-    days = provisioning.refresh_rollups(database.admin_url)
+    days = provisioning.refresh_rollups(database.admin_url, full=True).store_days
     with psycopg.connect(database.admin_url) as conn:
         rollup = conn.execute(ROLLUP).fetchall()
         assert rollup == conn.execute(ROLLUP_FROM_SCRATCH).fetchall()
