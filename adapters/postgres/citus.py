@@ -240,26 +240,60 @@ def _configure_query_role(conn: psycopg.Connection) -> list[str]:
     return changed
 
 
+# The global pid a context check compares with, refusing one this session claimed: Citus takes
+# a session's global pid from its application_name ('citus_internal gpid=…', which any client
+# may send, at login or later with SET), so a session on the coordinator could otherwise
+# present a context copied from a worker's log under the request's own global pid. On the node
+# a global pid was issued on, only the backend it was issued to may use it; the backends that
+# Citus opens on the workers for a request carry the coordinator's (another node's) global
+# pid, and only the coordinator can open those (citus_worker_login.py). It raises rather than
+# fails the check: the coordinator folds the policy's store list while planning and then lets
+# the workers decide, so only an error stops the statement there.
+_OWN_GLOBAL_PID = "access.own_global_pid(citus_backend_gpid())"
+_OWN_GLOBAL_PID_FUNCTION = """
+CREATE OR REPLACE FUNCTION access.own_global_pid(gpid bigint) RETURNS bigint
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF citus_pid_for_gpid(gpid) <> pg_backend_pid() AND citus_nodeid_for_gpid(gpid) = (
+            SELECT n.nodeid FROM pg_dist_node AS n JOIN pg_dist_local_group AS l USING (groupid)
+            WHERE n.noderole = 'primary' ORDER BY n.nodeid LIMIT 1) THEN
+        RAISE EXCEPTION 'this session claims the global pid of another backend: it gets no'
+              ' request context' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN gpid;
+END
+$$
+"""
+
+
 def _bind_context_to_global_pid(conn: psycopg.Connection) -> list[str]:
-    """Re-create the context check with citus_backend_gpid() in place of pg_backend_pid():
-    the same function in every other respect (whatever migration defined it last), on the
-    coordinator and, as a distributed function, on every worker."""
-    if context_binding(conn) == "global pid":
-        return []
+    """Re-create the context check with the session's own global pid in place of
+    pg_backend_pid(): the same function in every other respect (whatever migration defined it
+    last), on the coordinator and, as a distributed function, on every worker. A check bound
+    to citus_backend_gpid() by an earlier `db init` gets the claim refusal added."""
     (definition,) = conn.execute(
         "SELECT pg_get_functiondef(%s::regprocedure)", (_CONTEXT_FUNCTION,)
     ).fetchone() or (None,)
-    if definition is None or definition.count("pg_backend_pid()") != 1:
+    if definition is not None and _OWN_GLOBAL_PID in definition:
+        return []
+    if definition is not None and definition.count("citus_backend_gpid()") == 1:
+        bound = definition.replace("citus_backend_gpid()", _OWN_GLOBAL_PID)
+    elif definition is not None and definition.count("pg_backend_pid()") == 1:
+        # the global pid has 11 or more digits; the local pid pattern allowed at most 10
+        bound = definition.replace("pg_backend_pid()", _OWN_GLOBAL_PID).replace(
+            r"\|[0-9]{1,10}\|", r"\|[0-9]{1,20}\|")
+        if r"\|[0-9]{1,20}\|" not in bound:
+            raise CitusSetupError("access.verified_context(): unexpected context pattern")
+    else:
         raise CitusSetupError(
             "access.verified_context() does not compare the context's backend with"
             " pg_backend_pid() exactly once: cannot bind it to the Citus global pid"
         )
-    # the global pid has 11 or more digits; the local pid pattern allowed at most 10
-    widened = definition.replace("pg_backend_pid()", "citus_backend_gpid()").replace(
-        r"\|[0-9]{1,10}\|", r"\|[0-9]{1,20}\|")
-    if r"\|[0-9]{1,20}\|" not in widened:
-        raise CitusSetupError("access.verified_context(): unexpected context pattern")
     conn.execute("SET LOCAL ROLE zava_owner")
-    conn.execute(widened)
+    conn.execute(_OWN_GLOBAL_PID_FUNCTION)
+    conn.execute("REVOKE ALL ON FUNCTION access.own_global_pid(bigint) FROM PUBLIC")
+    conn.execute(bound)
     conn.execute("RESET ROLE")
-    return ["access.verified_context(): bound to citus_backend_gpid()"]
+    return ["access.verified_context(): bound to this session's own citus_backend_gpid()"]
