@@ -80,6 +80,14 @@ def _timed_out(_: str, timeout_s: float) -> ZavaError:
     )
 
 
+def _too_much_temp_disk(message: str, _: float) -> ZavaError:
+    # not "out of resources, retry": the same query fails the same way every time
+    return DatabaseError(
+        f"the query needs more temporary disk than one query may use ({message});"
+        " filter by date or store, aggregate, or add LIMIT"
+    )
+
+
 def _lock_wait(message: str, _: float) -> ZavaError:
     return ServiceUnavailableError(f"the database is busy ({message})", retry_after_s=1)
 
@@ -105,6 +113,7 @@ BY_CLASS: dict[str, Translation] = {
 }
 BY_STATE: dict[str, Translation] = {
     "57014": _timed_out,  # query_canceled: our statement timeout
+    "53400": _too_much_temp_disk,  # configuration_limit_exceeded: temp_file_limit (sql/061)
     "57P04": _failed,  # database_dropped
     "42501": _forbidden,  # insufficient_privilege
     "25006": _forbidden,  # read_only_sql_transaction: a write attempt

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import psycopg
 
 from adapters.postgres.migrations import latest_version, schema_version
@@ -10,6 +12,10 @@ from domain.errors import ConfigurationError
 from domain.model import UserId
 
 TENANT_TABLES = ("customers", "orders", "order_items", "inventory")
+# The query role's ceiling on temporary disk per session, set by sql/061 (why 1 GB: there).
+QUERY_ROLE_TEMP_FILE_LIMIT = "1GB"
+
+log = logging.getLogger(__name__)
 
 
 def verify_serving_database(query_url: str) -> None:
@@ -17,7 +23,8 @@ def verify_serving_database(query_url: str) -> None:
     with psycopg.connect(query_url, connect_timeout=10) as conn:
         _verify_role(conn)
         _verify_forced_rls(conn)
-        _verify_schema_version(conn)
+        _warn_without_temp_file_limit(conn)
+        _verify_schema_version(conn)  # last: a refused read of the bookkeeping ends the transaction
 
 
 def user_is_known(query_url: str, signer: ContextSigner, user_id: UserId) -> bool:
@@ -88,3 +95,13 @@ def _verify_schema_version(conn: psycopg.Connection) -> None:
             f"database schema version is {found}, this server needs {expected}:"
             " run `zava-mcp db init`"
         )
+
+
+def _warn_without_temp_file_limit(conn: psycopg.Connection) -> None:
+    """sql/061 could not set it (an external server's admin that is not a superuser): say so,
+    as model-written SQL can then fill the database's disk with temporary files."""
+    row = conn.execute("SELECT current_setting('temp_file_limit'), current_user").fetchone()
+    if row is not None and row[0] == "-1":
+        log.warning("the query role has no temp_file_limit: one query can fill the database's"
+                    " disk with temporary files; as a superuser run ALTER ROLE %s SET"
+                    " temp_file_limit = '%s'", row[1], QUERY_ROLE_TEMP_FILE_LIMIT)

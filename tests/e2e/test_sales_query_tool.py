@@ -18,6 +18,7 @@ from entrypoints.container import Container
 from entrypoints.mcp.server import build_server
 from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
+from tests.support.temp_disk import SPILLING_SORT, lowered_temp_file_limit
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -182,3 +183,18 @@ async def test_a_large_answer_is_compact_and_cut_to_the_byte_budget(client_for) 
     assert "max_rows" in content["note"]
     assert small.content[0].text.startswith('{"columns":["one"],"rows":[[1]],"row_count":1,')
     assert "note" not in small.structured_content
+
+
+async def test_a_query_needing_too_much_temporary_disk_is_told_to_narrow(
+    client_for, database: DatabaseEndpoints,
+) -> None:
+    with lowered_temp_file_limit(database.admin_url):  # the client's pool connects inside
+        async with client_for(HEAD_OFFICE) as client:
+            result = await ask(client, SPILLING_SORT)
+    assert result.is_error
+    text = result.content[0].text
+    assert text.startswith("DATABASE_ERROR: the query needs more temporary disk than one query"
+                           " may use (temporary file size exceeds ")
+    assert text.endswith("; filter by date or store, aggregate, or add LIMIT")
+    assert "retry" not in text
+    assert "internal error" not in text

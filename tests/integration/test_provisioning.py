@@ -20,6 +20,7 @@ from adapters.postgres.embedded import prune_dead_handle_pids
 from adapters.postgres.startup_checks import verify_serving_database
 from domain.errors import ConfigurationError
 from ports.database_server import DatabaseEndpoints
+from tests.support.temp_disk import lowered_temp_file_limit
 
 pytestmark = pytest.mark.integration
 
@@ -101,6 +102,18 @@ def test_refuses_to_serve_as_a_superuser(database: DatabaseEndpoints) -> None:
     with pytest.raises(ConfigurationError, match="is a superuser"):
         verify_serving_database(database.admin_url)
     verify_serving_database(database.query_url)  # the real query role passes
+
+
+def test_warns_at_start_when_the_query_role_has_no_temp_file_limit(
+    database: DatabaseEndpoints, caplog: pytest.LogCaptureFixture,
+) -> None:
+    verify_serving_database(database.query_url)
+    assert "temp_file_limit" not in caplog.text  # sql/061 set it
+    with lowered_temp_file_limit(database.admin_url, None):  # a server where it could not
+        verify_serving_database(database.query_url)
+    assert ("the query role has no temp_file_limit: one query can fill the database's disk"
+            in caplog.text)
+    assert "ALTER ROLE zava_query SET temp_file_limit = '1GB'" in caplog.text
 
 
 def test_refuses_to_serve_without_forced_rls(scratch: DatabaseEndpoints) -> None:

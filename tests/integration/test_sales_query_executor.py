@@ -9,10 +9,13 @@ import pytest
 
 from adapters.demodata.reference import USERS
 from adapters.postgres.gateway import DatabaseGateway, pipelined
+from adapters.postgres.pool import make_query_pool
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
-from domain.errors import AuthorizationError, QueryTimeoutError, ValidationError
+from adapters.postgres.startup_checks import QUERY_ROLE_TEMP_FILE_LIMIT
+from domain.errors import AuthorizationError, DatabaseError, QueryTimeoutError, ValidationError
 from domain.model import UserId
 from ports.database_server import DatabaseEndpoints
+from tests.support.temp_disk import SPILLING_SORT, lowered_temp_file_limit
 from tests.support.unguarded import AcceptEverythingGuard
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -208,3 +211,30 @@ async def test_the_row_cap_says_so(executor: PsycopgSalesQueryExecutor) -> None:
     assert capped.truncated_reason == (
         "max_rows: the query returns more than max_rows=3 rows; these are the first. Aggregate,"
         " filter, or add ORDER BY ... LIMIT to get the rows that matter")
+
+
+async def test_the_query_role_has_a_temp_file_limit_it_cannot_lift(
+    executor: PsycopgSalesQueryExecutor,
+) -> None:
+    result = await run(executor, "SELECT current_setting('temp_file_limit')")
+    assert result.rows == ((QUERY_ROLE_TEMP_FILE_LIMIT,),)
+    with pytest.raises(AuthorizationError, match="temp_file_limit"):
+        await run(executor, "SELECT set_config('temp_file_limit', '-1', true)")
+
+
+async def test_a_query_beyond_the_temp_file_limit_is_told_to_narrow(
+    database: DatabaseEndpoints, signer,
+) -> None:
+    with lowered_temp_file_limit(database.admin_url):
+        pool = make_query_pool(database.query_url, min_size=1, max_size=1)  # new connections
+        await pool.open(wait=True)
+        try:
+            executor = PsycopgSalesQueryExecutor(DatabaseGateway(pool, signer))
+            with pytest.raises(DatabaseError) as raised:
+                await run(executor, SPILLING_SORT)
+        finally:
+            await pool.close()
+    error = raised.value
+    assert type(error) is DatabaseError  # not SERVICE_UNAVAILABLE: a retry fails the same way
+    assert error.message.startswith("the query needs more temporary disk than one query may use")
+    assert "aggregate, or add LIMIT" in error.message
