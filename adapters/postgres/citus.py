@@ -45,11 +45,22 @@ _REFERENCE_ORDER = (
 # - the policy's access function reads reference tables from inside a shard query;
 # - SET LOCAL of the signed context travels to the workers with the transaction;
 # - no query role's statement text in pg_stat_activity (a propagated SET LOCAL carries the
-#   signed context as text: no other session of the role may read it there).
+#   signed context as text: no other session of the role may read it there);
+# - none in the server logs either, whatever postgresql.conf says (the context is statement text
+#   on the workers and a bind parameter on the coordinator, which log_statement logs too). These
+#   are superuser-only settings: the role cannot turn them back on. The server logs and audits
+#   the SQL it runs itself.
 QUERY_ROLE_SETTINGS = {
     "citus.allow_nested_distributed_execution": "on",
     "citus.propagate_set_commands": "local",
     "track_activities": "off",
+    "log_statement": "none",
+    "log_min_duration_statement": "-1",
+    "log_min_duration_sample": "-1",
+    "log_transaction_sample_rate": "0",
+    "log_min_error_statement": "panic",
+    "log_parameter_max_length": "0",
+    "log_parameter_max_length_on_error": "0",
 }
 _CONTEXT_FUNCTION = "access.verified_context()"
 
