@@ -150,6 +150,44 @@ class FileSet:
         return [CopyTable(name, TABLE_COLUMNS[name], rows, produce)
                 for name, produce, rows in plan]
 
+    def keys_in_loaded_stores(self, name: str) -> Iterator[tuple[int, str, str, str]]:
+        """(line, what the row names, store id, row id) of each customers.csv, orders.csv or
+        inventory.csv row of a store the database already holds: the rows whose key the
+        database may hold too (a customer or order code imported before, the stock of a
+        product it already has there). Read again from the file, as the first read keeps no
+        line numbers; nothing to read when no store of the database is there (with
+        --replace, or files of new stores only)."""
+        stores_named = {"customers.csv": self.store_of_customer,
+                        "orders.csv": self.order_store}.get(name)
+        if stores_named is not None and self.existing.store_ids.keys().isdisjoint(
+                stores_named.values()):
+            return  # (the common case of a big file: the orders of new stores) not read again
+        if not self.existing.store_ids or not (self.directory / name).exists():
+            return
+        with (self.directory / name).open(newline="", encoding="utf-8-sig") as f:
+            rows = csv.reader(f)
+            next(rows, None)
+            for number, values in enumerate(rows, start=2):  # numbered as the check does
+                key = self._loaded_store_key(name, values)
+                if key is not None:
+                    yield number, *key
+
+    def _loaded_store_key(self, name: str, values: list[str]) -> tuple[str, str, str] | None:
+        if len(values) < 2:
+            return None
+        first, second = values[0].strip(), values[1].strip()
+        if name == "inventory.csv":  # store_code, sku: new products have no stock yet
+            store, sku = first, second
+            product = self.existing.product_ids.get(sku)
+            found = None if product is None else (f"{sku!r} in store {store!r}", product)
+        else:  # code, store_code
+            store, code = second, first
+            ids = self.customer_ids if name == "customers.csv" else self.order_ids
+            found = (repr(code), ids[code]) if code in ids else None
+        if found is None or store not in self.existing.store_ids:
+            return None
+        return found[0], self.existing.store_ids[store], found[1]
+
     # -- COPY text, from the second read of each file ------------------------------------
     def _rows(self, name: str) -> Iterator[list[str]]:
         path = self.directory / name

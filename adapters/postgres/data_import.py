@@ -12,6 +12,7 @@ New products are embedded afterwards by the caller (`embeddings build`).
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from adapters.csvimport.files import Existing, Problems, read_file_set
+from adapters.csvimport.files import Existing, FileSet, Problems, read_file_set
 from adapters.demodata.loader import load_dataset
 from domain.errors import ValidationError
 from ports.user_admin import ACCESS_CHANGED_CHANNEL
@@ -67,6 +68,7 @@ def import_directory(
     started = time.perf_counter()
     with psycopg.connect(admin_url) as conn:
         files, problems = read_file_set(directory, _existing(conn, replace=replace))
+        _report_codes_already_loaded(conn, files, problems)
         if problems.count:
             raise ImportRefused(problems)
         checked = time.perf_counter()
@@ -117,6 +119,39 @@ def _existing(conn: psycopg.Connection, *, replace: bool) -> Existing:
         store_names=frozenset(r[0] for r in conn.execute("SELECT name FROM retail.stores")),
         kept_store_ids=stores, kept_product_ids=products,
     )
+
+
+# The files whose rows have keys the database may already hold: customers and orders by the
+# id derived from their code (a code imported before), stock by store and product.
+_KEYED_ROWS = (
+    ("customers.csv", "retail.customers", "customer_id", "code", "customer"),
+    ("orders.csv", "retail.orders", "order_id", "code", "order"),
+    ("inventory.csv", "retail.inventory", "product_id", "sku", "stock of"),
+)
+_KEY_BATCH = 10_000
+
+
+def _report_codes_already_loaded(conn: psycopg.Connection, files: FileSet,
+                                 problems: Problems) -> None:
+    """Each row whose key the database already holds, as a problem of its file and line like
+    every other: the load would otherwise fail on the table's key, with the database's
+    words."""
+    for name, table, key, column, what in _KEYED_ROWS:
+        rows = files.keys_in_loaded_stores(name)
+        while batch := list(itertools.islice(rows, _KEY_BATCH)):
+            held = {(r[0], r[1]) for r in conn.execute(
+                "SELECT f.store_id::text, f.id::text"
+                " FROM unnest(%s::uuid[], %s::uuid[]) AS f(store_id, id)"
+                f" JOIN {table} AS t ON t.store_id = f.store_id AND t.{key} = f.id",
+                ([r[2] for r in batch], [r[3] for r in batch]))}
+            for line, named, store_id, row_id in batch:
+                if (store_id, row_id) in held:
+                    problems.add(name, line, column, f"{what} {named} is already in the"
+                                 f" database; accepted: {_ACCEPTED[column]}, or --replace to"
+                                 " replace the data")
+
+
+_ACCEPTED = {"code": "a new code", "sku": "a store and product without stock yet"}
 
 
 def _take_grants(conn: psycopg.Connection) -> list[tuple[str, str]]:

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
+import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
@@ -34,3 +35,23 @@ def executor(gateway: DatabaseGateway) -> PsycopgSalesQueryExecutor:
 def integrity_urls(database: DatabaseEndpoints) -> list[str]:
     """Admin URLs whose tables and catalog an attack must leave unchanged (every node on Citus)."""
     return [database.admin_url]
+
+
+def other_database(endpoints: DatabaseEndpoints, name: str) -> DatabaseEndpoints:
+    return DatabaseEndpoints(
+        admin_url=endpoints.admin_url.replace("/zava?", f"/{name}?"),
+        query_url=endpoints.query_url.replace("/zava?", f"/{name}?"),
+        kind=endpoints.kind,
+    )
+
+
+@pytest.fixture
+def scratch(database: DatabaseEndpoints) -> Iterator[DatabaseEndpoints]:
+    """A second, empty database on the same server."""
+    root = database.admin_url.replace("/zava?", "/postgres?")
+    with psycopg.connect(root, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS zava_scratch WITH (FORCE)")
+        conn.execute("CREATE DATABASE zava_scratch")
+    yield other_database(database, "zava_scratch")
+    with psycopg.connect(root, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS zava_scratch WITH (FORCE)")

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -23,26 +22,6 @@ from ports.database_server import DatabaseEndpoints
 from tests.support.temp_disk import lowered_temp_file_limit
 
 pytestmark = pytest.mark.integration
-
-
-def _other_database(endpoints: DatabaseEndpoints, name: str) -> DatabaseEndpoints:
-    return DatabaseEndpoints(
-        admin_url=endpoints.admin_url.replace("/zava?", f"/{name}?"),
-        query_url=endpoints.query_url.replace("/zava?", f"/{name}?"),
-        kind=endpoints.kind,
-    )
-
-
-@pytest.fixture
-def scratch(database: DatabaseEndpoints) -> Iterator[DatabaseEndpoints]:
-    """A second, empty database on the same server."""
-    root = database.admin_url.replace("/zava?", "/postgres?")
-    with psycopg.connect(root, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS zava_scratch WITH (FORCE)")
-        conn.execute("CREATE DATABASE zava_scratch")
-    yield _other_database(database, "zava_scratch")
-    with psycopg.connect(root, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS zava_scratch WITH (FORCE)")
 
 
 def _schemas(url: str) -> set[str]:
