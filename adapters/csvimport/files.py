@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from adapters.copy_text import chunked, copy_line, money
+
 MAX_REPORTED = 50
-CHUNK_LINES = 5_000
 NAMESPACE = b"zava-import-v1"  # keys the ids derived from codes
 
 FILES: dict[str, tuple[str, ...]] = {
@@ -199,35 +200,35 @@ class FileSet:
             yield from rows
 
     def _regions(self) -> Iterator[str]:
-        yield "".join(_line(rid, name) for name, rid in self.regions.items())
+        yield "".join(copy_line((rid, name)) for name, rid in self.regions.items())
 
     def _stores(self) -> Iterator[str]:
         region_ids = {**self.existing.region_ids, **self.regions}
         yield "".join(
-            _line(self.stores[r[0].strip()], r[0].strip(), r[1].strip(), r[2].strip(),
-                  "t" if r[4].strip().lower() in TRUE else "f", region_ids[r[3].strip()])
+            copy_line((self.stores[r[0].strip()], r[0].strip(), r[1].strip(), r[2].strip(),
+                       r[4].strip().lower() in TRUE, region_ids[r[3].strip()]))
             for r in self._rows("stores.csv"))
 
     def _categories(self) -> Iterator[str]:
-        yield "".join(_line(cid, name) for name, cid in self.categories.items())
+        yield "".join(copy_line((cid, name)) for name, cid in self.categories.items())
 
     def _types(self) -> Iterator[str]:
         categories = {**self.existing.category_ids, **self.categories}
-        yield "".join(_line(tid, categories[c], t) for (c, t), tid in self.types.items())
+        yield "".join(copy_line((tid, categories[c], t)) for (c, t), tid in self.types.items())
 
     def _products(self) -> Iterator[str]:
         categories = {**self.existing.category_ids, **self.categories}
         types = {**self.existing.type_ids, **self.types}
-        return _chunked(
-            _line(self.products[r[0].strip()], r[0].strip(), r[1].strip(), r[4],
-                  categories[r[2].strip()], types[(r[2].strip(), r[3].strip())],
-                  r[5].strip(), r[6].strip())
+        return chunked(
+            copy_line((self.products[r[0].strip()], r[0].strip(), r[1].strip(), r[4],
+                       categories[r[2].strip()], types[(r[2].strip(), r[3].strip())],
+                       r[5].strip(), r[6].strip()))
             for r in self._rows("products.csv"))
 
     def _customers(self) -> Iterator[str]:
-        return _chunked(
-            _line(self.stores[r[1].strip()], self.customer_ids[r[0].strip()],
-                  r[2].strip(), r[3].strip(), r[4].strip(), r[5].strip(), r[5].strip())
+        return chunked(
+            copy_line((self.stores[r[1].strip()], self.customer_ids[r[0].strip()],
+                       r[2].strip(), r[3].strip(), r[4].strip(), r[5].strip(), r[5].strip()))
             for r in self._rows("customers.csv"))
 
     def _orders(self) -> Iterator[str]:
@@ -240,8 +241,8 @@ class FileSet:
                 code, when = r[0].strip(), r[3].strip()
                 yield (f"{stores[r[1].strip()]}\t{order_ids[code]}\t"
                        f"{customers[r[2].strip()]}\t{when}\t{r[4].strip().lower()}\t"
-                       f"{_money(totals.get(code, 0))}\t{when}\t{when}\n")
-        return _chunked(lines())
+                       f"{money(totals.get(code, 0))}\t{when}\t{when}\n")
+        return chunked(lines())
 
     def _order_items(self) -> Iterator[str]:
         stores, order_store, order_ids = self.stores, self.order_store, self.order_ids
@@ -255,13 +256,14 @@ class FileSet:
                 assert unit is not None  # checked in the first read
                 assert discount is not None
                 yield (f"{stores[order_store[code]]}\t{order_ids[code]}\t"
-                       f"{products[r[1].strip()]}\t{quantity}\t{_money(unit)}\t"
-                       f"{_money(discount)}\t{_money(quantity * unit - discount)}\n")
-        return _chunked(lines())
+                       f"{products[r[1].strip()]}\t{quantity}\t{money(unit)}\t"
+                       f"{money(discount)}\t{money(quantity * unit - discount)}\n")
+        return chunked(lines())
 
     def _inventory(self) -> Iterator[str]:
-        return _chunked(
-            _line(self.stores[r[0].strip()], self.products[r[1].strip()], int(r[2]), int(r[3]))
+        return chunked(
+            copy_line((self.stores[r[0].strip()], self.products[r[1].strip()], int(r[2]),
+                       int(r[3])))
             for r in self._rows("inventory.csv"))
 
 
@@ -452,7 +454,7 @@ def _check_order_item(row: Row, files: FileSet) -> None:
         return
     total = quantity * unit - discount
     if total < 0:
-        row.bad("discount", f"{row['discount']} exceeds the line's {_money(quantity * unit)};"
+        row.bad("discount", f"{row['discount']} exceeds the line's {money(quantity * unit)};"
                 " accepted: at most quantity x unit_price")
     elif store is not None:
         files.order_total[code] = files.order_total.get(code, 0) + total
@@ -523,30 +525,3 @@ def _cents(text: str) -> int | None:
         return None
     whole, _, fraction = text.partition(".")
     return int(whole) * 100 + int((fraction + "00")[:2])
-
-
-def _money(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}"
-
-
-def _escape(value: object) -> str:
-    text = str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-                .replace("\r", "\\r"))
-    return text
-
-
-def _line(*values: object) -> str:
-    return "\t".join(_escape(v) for v in values) + "\n"
-
-
-def _chunked(lines: Iterator[str]) -> Iterator[str]:
-    buf: list[str] = []
-    for line in lines:
-        buf.append(line)
-        if len(buf) >= CHUNK_LINES:
-            yield "".join(buf)
-            buf = []
-    if buf:
-        yield "".join(buf)

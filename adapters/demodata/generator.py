@@ -36,12 +36,19 @@ import math
 import random
 import uuid
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import accumulate
 
+from adapters.copy_text import (
+    CHUNK_LINES,
+    chunked,
+    copy_line,
+    copy_unescape,
+    money,
+)
 from adapters.demodata.catalogue import (
     build_catalogue,
     curated_size,
@@ -146,7 +153,6 @@ CANCELLED_SHARE = 0.01
 EXISTING_CUSTOMER_SHARE = 0.35  # customers who joined before the history window
 LOW_STOCK_SHARE = 0.06  # inventory rows at or below their reorder point
 LOW_STOCK_BEST_SELLER_SHARE = 0.25  # ... among each store's 20 best sellers
-CHUNK_LINES = 8_192
 AMOUNT_CACHE_LIMIT = 250_000
 
 FIRST_NAMES = (
@@ -314,49 +320,6 @@ def _validate(
 # ---------------------------------------------------------------- formatting helpers
 
 
-def copy_escape(text: str) -> str:
-    """COPY text format escaping for a text value."""
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-                .replace("\r", "\\r"))
-    return text
-
-
-def copy_unescape(text: str) -> str:
-    if "\\" not in text:
-        return text
-    out: list[str] = []
-    chars = iter(text)
-    for ch in chars:
-        if ch == "\\":
-            nxt = next(chars, "")
-            out.append({"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}.get(nxt, nxt))
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def copy_line(values: Sequence[object]) -> str:
-    """One COPY line for small tables (str escaped, bool as t/f, None as \\N)."""
-    parts: list[str] = []
-    for v in values:
-        if v is None:
-            parts.append(r"\N")
-        elif isinstance(v, bool):
-            parts.append("t" if v else "f")
-        elif isinstance(v, str):
-            parts.append(copy_escape(v))
-        else:
-            parts.append(str(v))
-    return "\t".join(parts) + "\n"
-
-
-def money(cents: int) -> str:
-    """Integer cents as numeric text: 1234 -> '12.34'."""
-    units, rest = divmod(cents, 100)
-    return f"{units}.{rest:02d}"
-
-
 @lru_cache(maxsize=1)
 def _times_of_day() -> tuple[str, ...]:
     """'HH:MM:SS+00' for every second of a day, so per-row timestamps are string joins."""
@@ -374,17 +337,6 @@ def _v4(rng: random.Random) -> str:
 
 def _named_id(kind: str, name: str) -> str:
     return str(uuid.uuid5(ID_NAMESPACE, f"{kind}:{name}"))
-
-
-def _chunked(lines: Iterator[str]) -> Iterator[str]:
-    buf: list[str] = []
-    for line in lines:
-        buf.append(line)
-        if len(buf) >= CHUNK_LINES:
-            yield "".join(buf)
-            buf = []
-    if buf:
-        yield "".join(buf)
 
 
 def _years_before(day: date, years: int) -> date:
@@ -604,7 +556,7 @@ class _World:
                     money(p.price_cents), ts, ts,
                 ))
 
-        return _chunked(lines())
+        return chunked(lines())
 
     def _customers(self) -> Iterator[str]:
         def lines() -> Iterator[str]:
@@ -613,7 +565,7 @@ class _World:
                     yield copy_line((store_id, c.customer_id, c.first_name, c.last_name, c.email,
                                  c.created_at, c.created_at))
 
-        return _chunked(lines())
+        return chunked(lines())
 
     def _app_users(self) -> Iterator[str]:
         ts = self.reference_ts
@@ -796,7 +748,7 @@ class _World:
                     updated = last + times[int(r_time * 86_400)]
                     yield f"{store_prefix}{pid}\t{stock}\t{reorder}\t{created}\t{updated}\n"
 
-        return _chunked(lines())
+        return chunked(lines())
 
 
 def _nine(cents: float, floor: int) -> int:

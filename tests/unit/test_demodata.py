@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters.copy_text import copy_escape, copy_line, copy_unescape
 from adapters.demodata.catalogue import (
     AUDIENCES,
     BRAND_NOTES,
@@ -32,9 +33,6 @@ from adapters.demodata.generator import (
     LOAD_ORDER,
     TABLE_COLUMNS,
     DemoDataset,
-    copy_escape,
-    copy_line,
-    copy_unescape,
     generate_dataset,
 )
 from adapters.demodata.reference import CATEGORIES, REGIONS, STORES, USERS
