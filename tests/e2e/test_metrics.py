@@ -70,6 +70,16 @@ def scrape(server: RunningServer) -> dict[tuple[str, frozenset[tuple[str, str]]]
     return samples
 
 
+def wait_for_both_workers_pools(server: RunningServer, *, pool_max: int, timeout_s: float
+                                ) -> None:
+    """Until a scrape sums the pool gauges of every worker (each worker's ZAVA_POOL_MAX)."""
+    deadline = time.monotonic() + timeout_s
+    while value(scrape(server), "zava_db_pool_max", pool="query") != pool_max:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the pool gauges never summed to {pool_max} in {timeout_s} s")
+        time.sleep(0.1)
+
+
 def value(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str,
           **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
@@ -171,6 +181,11 @@ def test_two_workers_answer_a_scrape_with_both_workers_counts(
     calls = 24
     try:
         wait_healthy(running.base_url, timeout_s=180)
+        # /health answers as soon as one worker is up; the other's pool gauges appear once its
+        # start-up is over (pool open, gauges refreshed every second), later on a loaded
+        # machine (a fixed sleep after the calls once saw one worker's pool: 2 != 4). Both up
+        # before the calls, so either may serve them.
+        wait_for_both_workers_pools(running, pool_max=4, timeout_s=120)
         token = mint_token(SECRET, SEATTLE, 300)
         for call in range(calls):  # a new connection each: either worker may accept it
             response = httpx2.post(running.mcp_url, timeout=30, headers={
@@ -180,7 +195,6 @@ def test_two_workers_answer_a_scrape_with_both_workers_counts(
                       "params": {"name": "whoami", "arguments": {}}})
             assert response.status_code == 200
             assert response.json()["result"]["isError"] is False
-        time.sleep(1.5)  # each worker refreshes its pool gauges every second
         scrapes = [scrape(running) for _ in range(6)]
     finally:
         process.send_signal(signal.SIGTERM)
