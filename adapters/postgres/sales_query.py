@@ -33,6 +33,9 @@ def bounded_sql(query: str, max_bytes: int) -> str:
     level is an optimisation fence (OFFSET 0): the planner would otherwise copy the query's
     expressions into every place that reads the row and evaluate them several times.
 
+    The whole row is named zava_q, not a short name a query's column could have (a column
+    called q made `pg_column_size(q)` measure that column: "type integer is not composite").
+
     `query` is one SELECT the guard accepted, comments already blanked (nothing in it can
     swallow the text around it)."""
     limit = int(max_bytes)
@@ -40,21 +43,48 @@ def bounded_sql(query: str, max_bytes: int) -> str:
         "SELECT w.zava_bytes, v.* FROM ("
         "SELECT s.zava_row, sum(s.zava_row_bytes) OVER (ROWS UNBOUNDED PRECEDING) AS zava_bytes"
         " FROM (SELECT small.zava_row, b.zava_row_bytes"
-        " FROM (SELECT q, pg_column_size(q) AS zava_row_bytes"
-        f" FROM (SELECT * FROM ({query}\n) AS q0 OFFSET 0) AS q OFFSET 0) AS b"
-        " LEFT JOIN LATERAL (SELECT b.q AS zava_row) AS small"
+        " FROM (SELECT zava_q, pg_column_size(zava_q) AS zava_row_bytes"
+        f" FROM (SELECT * FROM ({query}\n) AS q0 OFFSET 0) AS zava_q OFFSET 0) AS b"
+        " LEFT JOIN LATERAL (SELECT b.zava_q AS zava_row) AS small"
         f" ON b.zava_row_bytes <= {limit} OFFSET 0) AS s) AS w"
         f" LEFT JOIN LATERAL (SELECT (w.zava_row).*) AS v ON w.zava_bytes <= {limit}"
     )
 
 
-def citus_sql(query: str) -> str:
-    """`query` with the zava_bytes column bounded_sql puts first, always NULL: on a Citus
-    coordinator, which refuses bounded_sql's whole-row values once a query spans shards
-    ("input of anonymous composite types is not implemented"), and gathers a multi-shard
-    result on the coordinator before the first row anyway. The JSON size of the rows received
-    is still checked against the cap (PsycopgSalesQueryExecutor._collect)."""
-    return f"SELECT NULL::bigint AS zava_bytes, q0.* FROM ({query}\n) AS q0"
+def citus_bounded_sql(query: str, max_bytes: int) -> str:
+    """bounded_sql's guarantee in the shape a Citus coordinator can run: the rows past
+    `max_bytes` are withheld by the database, so a 200 MB value never reaches libpq or Python.
+
+    bounded_sql passes whole-row values between subqueries, which Citus refuses once a query
+    spans shards: it plans each fenced subquery separately and cannot read an anonymous record
+    back ("input of anonymous composite types is not implemented"), and a record carried
+    through a window and expanded afterwards is not registered where Citus evaluates it
+    ("record type has not been registered"). Here no record crosses a plan boundary:
+    - the query is a MATERIALIZED CTE, which Citus runs first (on the shards) into an
+      intermediate result on the coordinator (it gathers a multi-shard result there before
+      the first row anyway);
+    - the rest runs on the coordinator over that result: the whole row is only measured
+      (pg_column_size) at the CTE scan, the running total is a window over plain columns, and
+      a row past the limit is replaced by NULLs through a lateral join on its columns
+      (zava_b.*). Every name is qualified: the query's columns may be called anything.
+    The first two columns are zava_bytes (the running total, as in bounded_sql) and its copy
+    from zava_b.*; the query's own columns follow. Unlike bounded_sql, a row too big on its own is
+    not nulled before the window: the coordinator holds it (in the intermediate result and
+    the window's buffer, on disk past work_mem), the server never does."""
+    limit = int(max_bytes)
+    return (
+        f"WITH zava_q AS MATERIALIZED ({query}\n) "
+        "SELECT zava_b.zava_bytes, zava_v.* FROM ("
+        "SELECT sum(pg_column_size(zava_q.*)) OVER (ROWS UNBOUNDED PRECEDING) AS zava_bytes,"
+        " zava_q.* FROM zava_q) AS zava_b"
+        " LEFT JOIN LATERAL (SELECT zava_b.*) AS zava_v"
+        f" ON zava_b.zava_bytes <= {limit}"
+    )
+
+
+# leading columns the size-capping wrappers add before the query's own
+_BOUNDED_LEADING = 1
+_CITUS_BOUNDED_LEADING = 2
 
 
 class PsycopgSalesQueryExecutor(SalesQueryExecutor):
@@ -67,7 +97,8 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
       neither runs to the end nor fills memory; BEGIN, the signed context, DECLARE and the first
       FETCH share one round trip, and a result that fits the first FETCH needs no other;
     - the result-size cap is enforced while rows stream, before a value reaches Python: the
-      database measures each row and withholds every row past `max_result_bytes` (bounded_sql);
+      database measures each row and withholds every row past `max_result_bytes` (bounded_sql;
+      on Citus citus_bounded_sql, where the coordinator gathers the result first);
       the JSON of the rows received is checked against the same cap. Either way the result is
       marked truncated, with the reason and the limit (`truncated_reason`), so the model can
       narrow its query.
@@ -93,14 +124,18 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
         started = time.perf_counter()
         first_fetch = min(FETCH_BATCH, max_rows + 1)
 
+        if await self._distributed():
+            statement = citus_bounded_sql(query.sql, self._max_result_bytes)
+            leading = _CITUS_BOUNDED_LEADING
+        else:
+            statement, leading = bounded_sql(query.sql, self._max_result_bytes), _BOUNDED_LEADING
+
         async def read(conn: AsyncConn, first: AsyncCursor[Any]
                        ) -> tuple[tuple[str, ...], tuple[tuple[object, ...], ...], str | None]:
-            columns = tuple(d.name for d in (first.description or ())[1:])  # not zava_bytes
-            rows, reason = await self._collect(conn, first, first_fetch, max_rows)
+            columns = tuple(d.name for d in (first.description or ())[leading:])  # not zava_*
+            rows, reason = await self._collect(conn, first, first_fetch, max_rows, leading)
             return columns, rows, reason
 
-        statement = (citus_sql(query.sql) if await self._distributed()
-                     else bounded_sql(query.sql, self._max_result_bytes))
         columns, rows, reason = await self._gateway.query(
             self.OPERATION, user_id, statement, first_fetch, read,
             fingerprint=query.fingerprint)
@@ -115,14 +150,17 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
 
     async def _collect(
         self, conn: AsyncConn, batch_cursor: AsyncCursor[Any], asked: int, max_rows: int,
+        leading: int,
     ) -> tuple[tuple[tuple[object, ...], ...], str | None]:
         """Rows up to max_rows and the size cap, FETCHing further batches only while the last
-        one came back full; with why the result was cut, if it was."""
+        one came back full; with why the result was cut, if it was. Each row starts with
+        `leading` columns of the wrapper, the first the running size."""
         rows: list[tuple[object, ...]] = []
         size = 0
         while True:
             batch = await batch_cursor.fetchall()
-            for running_bytes, *values in batch:
+            for wrapped in batch:
+                running_bytes, values = wrapped[0], wrapped[leading:]
                 if len(rows) == max_rows:
                     return tuple(rows), self._row_limit_reason(max_rows)
                 if running_bytes is not None and running_bytes > self._max_result_bytes:

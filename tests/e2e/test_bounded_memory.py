@@ -10,7 +10,6 @@ through /proc/PID/clear_refs: a bound measured exactly, not sampled, and no timi
 from __future__ import annotations
 
 import os
-import signal
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import pytest
 
 from adapters.auth.jwt_tokens import mint_token
 from ports.database_server import DatabaseEndpoints
-from tests.support.http_server import free_port, start_serve_http, wait_healthy
+from tests.support.http_server import serving_http
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +62,6 @@ def _status_kb(pid: int, field: str) -> int:
 @pytest.fixture(scope="module")
 def server(database: DatabaseEndpoints, data_dir: Path,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZAVA_")}
     env.update(ZAVA_DATA_DIR=str(data_dir), ZAVA_JWT_SECRET=SECRET, ZAVA_LOG_LEVEL="WARNING",
                ZAVA_POOL_MIN="1", ZAVA_POOL_MAX=str(CONCURRENT),
@@ -72,17 +70,8 @@ def server(database: DatabaseEndpoints, data_dir: Path,
                # bound is on memory, never on time
                ZAVA_QUERY_TIMEOUT_S="240", ZAVA_MODEL_SQL_TIMEOUT_S="240")
     stderr_path = tmp_path_factory.mktemp("bounded-memory") / "serve.stderr"
-    process = start_serve_http(port, env, stderr_path)
-    try:
-        wait_healthy(f"http://127.0.0.1:{port}", timeout_s=120)
-        yield Server(f"http://127.0.0.1:{port}", process)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.communicate(timeout=60)
-        except Exception:
-            process.kill()
-            raise
+    with serving_http(env, stderr_path) as (base_url, process):
+        yield Server(base_url, process)
 
 
 def test_a_200_mb_value_is_cut_in_the_database_with_the_reason(server: Server) -> None:

@@ -187,6 +187,18 @@ async def test_values_and_names_are_untouched_by_the_in_database_size_cap(
     assert no_columns.rows == ((), (), ())
 
 
+async def test_columns_named_like_the_wrappers_own_names_are_plain_columns(
+    executor: PsycopgSalesQueryExecutor,
+) -> None:
+    """The size-capping wrapper's aliases (q, b, s, w, v, small, z) are also column names a
+    model may pick; a column called q used to break the single node's wrapper."""
+    names = ("q", "b", "s", "w", "v", "small", "z", "q0")
+    result = await run(executor, "SELECT " + ", ".join(
+        f"{i} AS {name}" for i, name in enumerate(names)))
+    assert result.columns == names
+    assert result.rows == (tuple(range(len(names))),)
+
+
 async def test_rows_past_the_size_cap_never_leave_the_database(gateway) -> None:
     """Each row is ~4 KB: two fit in 10 KB, the third would pass it. The database withholds it
     and every row after it (their values arrive as NULL), so even a 50 MB row is never sent."""

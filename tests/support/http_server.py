@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -106,3 +107,22 @@ def start_serve_http(port: int, env: dict[str, str], stderr_path: Path,
              "--port", str(port), *extra_args],
             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr,
         )
+
+
+@contextmanager
+def serving_http(env: dict[str, str], stderr_path: Path, timeout_s: float = 120.0
+                 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`zava-mcp serve` over HTTP on a free port, healthy: its base URL and process; stopped
+    with SIGTERM afterwards (killed if it does not stop within a minute)."""
+    port = free_port()
+    process = start_serve_http(port, env, stderr_path)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", timeout_s=timeout_s)
+        yield f"http://127.0.0.1:{port}", process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.communicate(timeout=60)
+        except Exception:
+            process.kill()
+            raise
