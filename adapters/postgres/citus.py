@@ -29,6 +29,7 @@ import psycopg
 from psycopg import sql
 
 from adapters.postgres.citus_worker_login import separate_worker_passwords, worker_logins_open
+from adapters.postgres.data_version import VERSION_SQL
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ def distribute(admin_url: str) -> list[str]:
                     conn.execute(statement)
         changed += _configure_query_role(conn)
         changed += _bind_context_to_global_pid(conn)
+        changed += _restrict_remote_commands(conn)
         conn.commit()
         changed += separate_worker_passwords(conn)
     return changed
@@ -308,3 +310,43 @@ def _bind_context_to_global_pid(conn: psycopg.Connection) -> list[str]:
     conn.execute(bound)
     conn.execute("RESET ROLE")
     return ["access.verified_context(): bound to this session's own citus_backend_gpid()"]
+
+
+# Citus's run_command_on_* functions (all through master_run_on_worker, PUBLIC by default) run any
+# SQL on the workers as the current role, with the worker passwords in pg_dist_authinfo: a
+# session of the query role on the coordinator could use the workers as if it could log in
+# there (and claim any global pid in that SQL). Only a superuser and the owner keep them; the
+# one thing the server asks of every node, its row-change counters (the cache's data version,
+# adapters/postgres/data_version.py), it asks through a function of the owner's.
+_REMOTE_COMMAND = "pg_catalog.master_run_on_worker(text[], integer[], text[], boolean)"
+CLUSTER_ROW_CHANGES = "access.cluster_row_changes()"
+_CLUSTER_ROW_CHANGES_FUNCTION = sql.SQL("""
+CREATE OR REPLACE FUNCTION access.cluster_row_changes(OUT changes bigint, OUT failed bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(sum(result::bigint), 0)::bigint, count(*) FILTER (WHERE NOT success)
+    FROM run_command_on_all_nodes({})
+$$
+""").format(sql.Literal(VERSION_SQL))
+
+
+def _restrict_remote_commands(conn: psycopg.Connection) -> list[str]:
+    changed = []
+    (public,) = conn.execute(
+        "SELECT has_function_privilege('public', %s::regprocedure, 'EXECUTE')",
+        (_REMOTE_COMMAND,)).fetchone() or (False,)
+    if public:
+        conn.execute(f"REVOKE EXECUTE ON FUNCTION {_REMOTE_COMMAND} FROM PUBLIC")
+        conn.execute(f"GRANT EXECUTE ON FUNCTION {_REMOTE_COMMAND} TO {OWNER_ROLE}")
+        changed.append("master_run_on_worker (run_command_on_*): no longer PUBLIC on the"
+                       " coordinator")
+    exists = conn.execute("SELECT to_regprocedure(%s)", (CLUSTER_ROW_CHANGES,)).fetchone()
+    if exists is None or exists[0] is None:
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER_ROLE)))
+        conn.execute(_CLUSTER_ROW_CHANGES_FUNCTION)
+        conn.execute(f"REVOKE ALL ON FUNCTION {CLUSTER_ROW_CHANGES} FROM PUBLIC")
+        conn.execute(f"GRANT EXECUTE ON FUNCTION {CLUSTER_ROW_CHANGES} TO {QUERY_ROLE}")
+        conn.execute("RESET ROLE")
+        changed.append(f"{CLUSTER_ROW_CHANGES}: every node's row-change counters, as the owner")
+    return changed

@@ -7,8 +7,10 @@ before the change is never served after it. The schema version is part of it too
 reach the view within about a second of a commit; a statistics reset only costs misses.
 
 On a Citus cluster the rows live in shards on the workers, whose counters the coordinator's view
-never sees: there the same sum is taken on every node (run_command_on_all_nodes, as the query
-role), so a write routed to a worker's shard moves the version too. A node that does not answer
+never sees: there the same sum is taken on every node (access.cluster_row_changes(), which runs
+it with run_command_on_all_nodes as the owner: `db init` takes Citus's remote-command functions
+away from the query role, adapters/postgres/citus.py), so a write routed to a worker's shard
+moves the version too. A node that does not answer
 fails the lookup (no version is better than one that could repeat an old one).
 """
 
@@ -25,10 +27,7 @@ VERSION_SQL = """
 SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint
 FROM pg_stat_user_tables WHERE schemaname = 'retail'
 """
-_CLUSTER_VERSION_SQL = (
-    "SELECT coalesce(sum(result::bigint), 0)::bigint, count(*) FILTER (WHERE NOT success)"
-    " FROM run_command_on_all_nodes(%s)"
-)
+_CLUSTER_VERSION_SQL = "SELECT changes, failed FROM access.cluster_row_changes()"
 
 
 class PsycopgDataVersion(DataVersionSource):
@@ -39,7 +38,7 @@ class PsycopgDataVersion(DataVersionSource):
     async def current(self) -> str:
         async def read(conn: AsyncConn) -> object:
             if context_binding(conn)[1]:  # a Citus coordinator
-                row = await (await conn.execute(_CLUSTER_VERSION_SQL, (VERSION_SQL,))).fetchone()
+                row = await (await conn.execute(_CLUSTER_VERSION_SQL)).fetchone()
                 if row is None or row[1]:
                     raise psycopg.OperationalError(
                         "a Citus node did not report its row-change counters")

@@ -302,3 +302,19 @@ def test_a_check_bound_by_an_earlier_init_gets_the_claim_refusal(
             "SELECT pg_get_functiondef('access.verified_context()'::regprocedure)"
         ).fetchone() or ("",)
     assert "access.own_global_pid(citus_backend_gpid())" in definition
+
+
+@pytest.mark.parametrize("call", [
+    "SELECT * FROM run_command_on_workers('SELECT current_user')",
+    "SELECT * FROM run_command_on_all_nodes('SELECT current_user')",
+    "SELECT * FROM master_run_on_worker(ARRAY['127.0.0.1'], ARRAY[5432], ARRAY['SELECT 1'], false)",
+], ids=["run_command_on_workers", "run_command_on_all_nodes", "master_run_on_worker"])
+def test_a_coordinator_session_cannot_run_sql_on_the_workers(
+    database: DatabaseEndpoints, call: str
+) -> None:
+    """Citus's remote-command functions would run the session's SQL on the workers as the
+    query role, with the worker passwords the coordinator holds (and any application_name, so
+    any global pid, in that SQL): the query role may not call them."""
+    with psycopg.connect(database.query_url) as attacker, \
+            pytest.raises(psycopg.errors.InsufficientPrivilege, match="master_run_on_worker"):
+        attacker.execute(call)
