@@ -34,6 +34,8 @@ QUERY_ROLE = "zava_query"
 # What the operator adds on every worker, above any line that would let the role in on trust.
 PG_HBA_LINES = (f"host all {QUERY_ROLE} all scram-sha-256",
                 f"local all {QUERY_ROLE} scram-sha-256")
+# How a worker says no to the credentials (English server messages; a worker that answers in
+# another language is reported as not checked, never as closed).
 _AUTH_REFUSED = ("password authentication failed", "no password supplied",
                  "password is required", "pg_hba.conf rejects")
 
