@@ -30,6 +30,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from domain.errors import ConfigurationError
+
 QUERY_ROLE = "zava_query"
 # What the operator adds on every worker, above any line that would let the role in on trust.
 PG_HBA_LINES = (f"host all {QUERY_ROLE} all scram-sha-256",
@@ -40,8 +42,9 @@ _AUTH_REFUSED = ("password authentication failed", "no password supplied",
                  "password is required", "pg_hba.conf rejects")
 
 
-class WorkerLoginError(RuntimeError):
-    """The query role's worker passwords could not be set: the message names the worker."""
+class WorkerLoginError(ConfigurationError):
+    """The query role's worker passwords could not be set: the message says why (and names the
+    worker), one line for the command line."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,12 @@ import pytest
 
 from adapters.demodata.reference import USERS
 from adapters.postgres import citus
-from adapters.postgres.citus_worker_login import PG_HBA_LINES, _matches
+from adapters.postgres.citus_worker_login import (
+    PG_HBA_LINES,
+    WorkerLoginError,
+    _matches,
+    separate_worker_passwords,
+)
 from adapters.postgres.gateway import DatabaseGateway
 from adapters.postgres.request_context import ContextSigner
 from ports.database_server import DatabaseEndpoints
@@ -318,3 +323,10 @@ def test_a_coordinator_session_cannot_run_sql_on_the_workers(
     with psycopg.connect(database.query_url) as attacker, \
             pytest.raises(psycopg.errors.InsufficientPrivilege, match="master_run_on_worker"):
         attacker.execute(call)
+
+
+def test_worker_passwords_need_a_superuser(database: DatabaseEndpoints,
+                                           citus_cluster: CitusCluster) -> None:
+    with psycopg.connect(citus_cluster.coordinator.url("zava_owner")) as owner, \
+            pytest.raises(WorkerLoginError, match="need a superuser admin connection"):
+        separate_worker_passwords(owner)
