@@ -197,7 +197,7 @@ class FileSet:
         with path.open(newline="", encoding="utf-8-sig") as f:
             rows = csv.reader(f)
             next(rows, None)
-            yield from rows
+            yield from (row for row in rows if row)  # blank lines, skipped by the check too
 
     def _regions(self) -> Iterator[str]:
         yield "".join(copy_line((rid, name)) for name, rid in self.regions.items())
