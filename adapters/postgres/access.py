@@ -32,7 +32,11 @@ class PsycopgAccessDirectory(AccessDirectory):
         async def read(conn: AsyncConn) -> tuple[Any, ...] | None:
             return await (await conn.execute(_SCOPE_SQL)).fetchone()
 
-        row = await self._gateway.read("access.scope_for", user_id, read)
+        # Not counted against the user's query limit: the lookup decides whether the request
+        # may run at all (the bearer-token check), a user at their limit would otherwise be
+        # refused there (before: a WARNING with a traceback, and the request let through
+        # anyway), and CachedAccessDirectory keeps it to one per user in flight.
+        row = await self._gateway.read("access.scope_for", user_id, read, limited=False)
         if row is None:
             raise UnknownUserError(
                 f"unknown user {user_id}; run `zava-mcp users` to list the users"

@@ -147,15 +147,20 @@ class DatabaseGateway:
         operation: str,
         user_id: UserId | None,
         work: Callable[[AsyncConn], Awaitable[T]],
+        *,
+        limited: bool = True,
     ) -> T:
         """`work(conn)` in the caller's read-only transaction under the curated tools'
-        statement timeout (`operation` names it in the query monitor)."""
+        statement timeout (`operation` names it in the query monitor). `limited=False`: not
+        counted against the caller's share (UserConcurrencyLimit), for work that is already
+        at most one per user in flight (the access lookup)."""
 
         async def attempt(outage_wait: float) -> T:
             async with self.session(user_id, outage_wait_s=outage_wait) as conn:
                 return await work(conn)
 
-        return await self._run(operation, user_id, operation, self.statement_timeout_s, attempt)
+        return await self._run(operation, user_id, operation, self.statement_timeout_s, attempt,
+                               limited=limited)
 
     async def query(
         self,

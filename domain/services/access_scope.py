@@ -14,8 +14,8 @@ remembered. Without one, a changed grant reaches new answers within `ttl_s`. Eit
 database enforces it at once: row-level security decides on every query from the live tables.
 An unknown user is remembered for a shorter `unknown_ttl_s`, so a user added a moment ago is
 not refused for long, while a flood of requests for strangers still costs one lookup each few
-seconds. Concurrent lookups of one user share a single trip (SingleFlight). `ttl_s = 0` turns
-the cache off.
+seconds. Concurrent lookups of one user share a single trip (SingleFlight), remembered or not.
+`ttl_s = 0` turns the cache off.
 """
 
 from __future__ import annotations
@@ -60,7 +60,11 @@ class CachedAccessDirectory(AccessDirectory):
         if entry is not None and entry[0] > self._clock() and entry[1] == generation:
             scope = entry[2]
         elif self._ttl_s <= 0 or generation is None:
-            scope = await self._look_up(user_id)
+            # nothing is remembered, yet requests in flight still share one trip: so there is
+            # at most one lookup of a user in flight (per access generation), which is why the
+            # database adapter need not count it against the user's query limit
+            scope = await self._lookups.fetch((user_id, generation),
+                                              lambda: self._look_up(user_id))
         else:
             scope = await self._lookups.fetch(
                 (user_id, generation), lambda: self._remember(user_id, generation))

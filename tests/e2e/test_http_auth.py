@@ -20,6 +20,7 @@ from typing import Any
 import anyio
 import httpx2
 import jwt
+import psycopg
 import pytest
 from dependency_injector import providers
 from mcp import Client
@@ -417,3 +418,52 @@ async def test_make_serve_accepts_a_bare_token_command(database: DatabaseEndpoin
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.communicate(timeout=30)
+
+
+@pytest.mark.anyio
+async def test_a_user_at_their_query_limit_still_passes_the_token_check(
+    database: DatabaseEndpoints, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """ZAVA_USER_MAX_IN_FLIGHT=1 and nothing remembered: while the user's one query runs,
+    their next request's token check looks them up again. It is let through without a word in
+    the log, and whoami (which needs only that lookup) answers. Before, the lookup waited for
+    the user's slot, was refused RATE_LIMITED (a WARNING with a traceback), and so was whoami.
+    The user's query is held by a lock on the table it reads (no CPU spent), the lookup reads
+    other tables."""
+    settings = Settings(
+        data_dir=tmp_path, pool_min=1, pool_max=4, jwt_secret=SECRET, jwt_jwks_url=None,
+        jwt_issuer=None, jwt_audience=None, public_url=None, allowed_hosts=[],
+        user_max_in_flight=1, user_queue_s=0.2, access_cache_ttl_s=0,
+    )
+    container = Container(settings=settings)
+    container.database_endpoints.override(providers.Object(database))
+    headers = {"Authorization": f"Bearer {mint_token(SECRET, SEATTLE, 300)}"}
+    with psycopg.connect(database.admin_url) as lock, \
+            serve_in_thread(lambda port: build_http_app(container, settings, "127.0.0.1", port)
+                            ) as running:
+        lock.execute("LOCK TABLE retail.inventory IN ACCESS EXCLUSIVE MODE")
+        async with httpx2.AsyncClient(headers=headers, timeout=30) as http, \
+                Client(streamable_http_client(running.mcp_url, http_client=http)) as client, \
+                anyio.create_task_group() as calls:
+            calls.start_soon(client.call_tool, "execute_sales_query",
+                             {"postgresql_query": "SELECT count(*) FROM inventory"})
+            await _until_waiting_for_a_lock(database, "FROM inventory")
+            whoami = await client.call_tool("whoami", {})
+            lock.rollback()  # the user's query goes on
+    assert not whoami.is_error, whoami.content
+    assert whoami.structured_content is not None
+    assert whoami.structured_content["user_id"] == SEATTLE
+    assert "could not check user" not in caplog.text
+
+
+async def _until_waiting_for_a_lock(database: DatabaseEndpoints, fragment: str) -> None:
+    """Until a statement containing `fragment` waits for a lock in the database."""
+    with anyio.fail_after(60):
+        while True:
+            with psycopg.connect(database.admin_url) as conn:
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND query LIKE %s", (f"%{fragment}%",)).fetchone()
+            if row is not None and row[0] > 0:
+                return
+            await anyio.sleep(0.05)

@@ -13,11 +13,13 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from adapters.demodata.reference import USERS
+from adapters.postgres.access import PsycopgAccessDirectory
 from adapters.postgres.gateway import DatabaseGateway
 from adapters.postgres.pool import AsyncConn, make_query_pool
 from adapters.postgres.request_context import ContextSigner
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
-from domain.errors import ServiceUnavailableError, ValidationError
+from adapters.postgres.user_limit import UserConcurrencyLimit
+from domain.errors import RateLimitedError, ServiceUnavailableError, ValidationError
 from domain.model import UserId
 from ports.database_server import DatabaseEndpoints
 from tests.support.unguarded import AcceptEverythingGuard
@@ -205,3 +207,22 @@ async def test_a_request_ends_before_its_connection_is_back(
     assert str(SEATTLE).encode().hex() in seattle[0]  # the signed context carries it in hex
     assert anonymous is not None
     assert str(SEATTLE).encode().hex() not in anonymous[0]
+
+
+async def test_a_user_at_their_query_limit_is_still_looked_up(
+    query_pool: AsyncConnectionPool[AsyncConn], signer: ContextSigner,
+) -> None:
+    """The access lookup (the bearer-token check's, every tool's) is not one of the user's
+    queries: at their limit it still answers, and only their next query is RATE_LIMITED.
+    Before, the token check itself was refused and logged a WARNING with a traceback."""
+    limit = UserConcurrencyLimit(1, wait_s=0.2)
+    gateway = DatabaseGateway(query_pool, signer, user_limit=limit)
+    executor = PsycopgSalesQueryExecutor(gateway)
+    busy = asyncio.create_task(executor.run(SEATTLE, GUARD.check("SELECT pg_sleep(3)"), 1))
+    while limit.in_flight(SEATTLE) == 0:
+        await asyncio.sleep(0.01)
+    scope = await PsycopgAccessDirectory(gateway).scope_for(SEATTLE)
+    assert scope.user_id == SEATTLE
+    with pytest.raises(RateLimitedError):
+        await executor.run(SEATTLE, GUARD.check("SELECT 1"), 1)
+    await busy

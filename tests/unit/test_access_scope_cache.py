@@ -105,3 +105,14 @@ async def test_zero_ttl_looks_up_every_time_and_the_cache_is_bounded() -> None:
     await bounded.scope_for(HEAD_OFFICE)  # pushes Seattle out
     await bounded.scope_for(SEATTLE_MANAGER)
     assert directory.lookups == 3
+
+
+async def test_requests_in_flight_share_one_lookup_even_when_nothing_is_remembered() -> None:
+    # so at most one lookup of a user is in flight, which lets the database adapter leave it
+    # out of the user's query limit
+    directory = CountingDirectory()
+    uncached = CachedAccessDirectory(directory, ttl_s=0, clock=Clock())
+    await asyncio.gather(*(uncached.scope_for(HEAD_OFFICE) for _ in range(16)))
+    assert directory.lookups == 1
+    await uncached.scope_for(HEAD_OFFICE)  # and the next request looks it up again
+    assert directory.lookups == 2
