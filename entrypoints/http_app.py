@@ -32,6 +32,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from adapters.metrics.prometheus import MULTIPROCESS_DIR_ENV
 from entrypoints import http_workers
+from entrypoints.authenticated_post import add_authenticated_post
 from entrypoints.container import Container
 from entrypoints.fixed_user import FixedUser, LoopbackOnly, fixed_user_server
 from entrypoints.handshake_exchange import HandshakeEraExchange
@@ -105,6 +106,7 @@ def build_http_app(
     jwt_config: JwtConfig | None = None,
     fixed_user: FixedUser | None = None,
     handshake_exchange: bool = True,
+    authenticated_post: bool = True,
 ) -> Starlette:
     """The ASGI app: `/mcp` (auth required), `/.well-known/oauth-protected-resource/mcp`,
     `/health` and `/metrics`. Its lifespan runs the MCP session manager, which opens the
@@ -119,7 +121,9 @@ def build_http_app(
 
     `handshake_exchange` (off only in tests comparing with the SDK's own path): handshake-era
     stateless requests answered without a per-request transport
-    (entrypoints/handshake_exchange.py)."""
+    (entrypoints/handshake_exchange.py). `authenticated_post` (likewise): a POST whose token
+    is accepted skips the layers only a refused request needs
+    (entrypoints/authenticated_post.py)."""
     base_url = base_url_for(settings, host, port)
     mcp_path = MCP_PATH if fixed_user is None else fixed_user.path
     if fixed_user is None:
@@ -148,6 +152,11 @@ def build_http_app(
         app.add_middleware(LoopbackOnly)  # outermost: before anything else runs
     else:
         app.add_middleware(AuthRefusals)  # says why a token was refused, and logs it
+    if fixed_user is None and authenticated_post:
+        auth = server.settings.auth
+        add_authenticated_post(  # outermost: an accepted call skips the layers above
+            app, path=mcp_path, transport=server.session_manager.asgi_app,
+            required_scopes=(auth.required_scopes or []) if auth is not None else [])
     return app
 
 

@@ -352,7 +352,8 @@ class AuthRefusals:
 
         async def send_with_reason(message: Message) -> None:
             nonlocal replaced
-            if message["type"] == "http.response.start" and message["status"] in (401, 403):
+            if message["type"] == "http.response.start" and message["status"] in (401, 403) \
+                    and _is_challenge(message["headers"]):
                 refusal = refusals[-1] if refusals else _missing_token(message["status"])
                 _log_refusal(scope, refusal)
                 replaced = True
@@ -370,6 +371,12 @@ class AuthRefusals:
             await self.app(scope, receive, send_with_reason)
         finally:
             _REFUSAL.reset(reset)
+
+
+def _is_challenge(headers: list[tuple[bytes, bytes]]) -> bool:
+    """An authentication refusal carries WWW-Authenticate; the transport's own 403 (a foreign
+    Origin) does not, and is passed on as it is."""
+    return any(name.lower() == b"www-authenticate" for name, _ in headers)
 
 
 def _missing_token(status: int) -> Refusal:
