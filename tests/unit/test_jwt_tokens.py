@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,7 +33,7 @@ from adapters.auth.jwt_tokens import (
 )
 from adapters.memory.access import InMemoryAccessDirectory
 from adapters.memory.clock import FixedClock
-from domain.errors import AuthorizationError, ConfigurationError
+from domain.errors import AuthorizationError, ConfigurationError, ServiceUnavailableError
 from domain.model import UserId
 from domain.services.access_scope import CachedAccessDirectory
 from domain.services.identity import IdentityService
@@ -403,6 +404,7 @@ class CountingDirectory(InMemoryAccessDirectory):
         super().__init__(demo._scopes.values())
         self.lookups = 0
         self.broken = False
+        self.failure: Exception | None = None
         self.delay_s = 0.0
 
     async def scope_for(self, user_id: UserId) -> Any:
@@ -411,6 +413,8 @@ class CountingDirectory(InMemoryAccessDirectory):
             await asyncio.sleep(self.delay_s)
         if self.broken:
             raise OSError("database unreachable")
+        if self.failure is not None:
+            raise self.failure
         return await super().scope_for(user_id)
 
 
@@ -500,6 +504,23 @@ async def test_directory_failure_defers_to_the_database_uncached(rig: VerifierRi
     rig.directory.broken = False
     await rig.verifier.verify_token(_hs())
     assert rig.directory.lookups == 2
+
+
+@pytest.mark.anyio
+async def test_a_busy_or_unreachable_directory_is_one_line_in_the_log(
+    rig: VerifierRig, caplog: pytest.LogCaptureFixture,
+) -> None:
+    rig.directory.failure = ServiceUnavailableError("the database is unreachable",
+                                                    retry_after_s=2)
+    with caplog.at_level(logging.WARNING, logger="zava.auth"):
+        access = await rig.verifier.verify_token(_hs())
+    assert access is not None
+    assert access.scopes == ["zava:read"]  # deferred to the database, as before
+    [entry] = caplog.records
+    assert entry.getMessage() == (
+        f"could not check user {SEATTLE} (SERVICE_UNAVAILABLE: the database is unreachable;"
+        " this is temporary: retry in 2 s); deferring to the database")
+    assert entry.exc_info is None  # an expected condition: no traceback
 
 
 class CountingJwtVerifier(JwtVerifier):
