@@ -13,15 +13,11 @@ from typing import Any
 import httpx2
 import jwt
 import pytest
-from dependency_injector import providers
 from mcp.server.auth.middleware import bearer_auth
 
-from entrypoints.container import Container
-from entrypoints.http_app import build_http_app
-from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
 from tests.e2e.test_handshake_exchange import REQUESTS, _timeless
-from tests.support.http_server import RunningServer, serve_in_thread
+from tests.support.http_server import RunningServer, serve_with_secret
 
 pytestmark = pytest.mark.e2e
 
@@ -34,15 +30,9 @@ BODY_LIMIT = 4096
 
 def _servers(database: DatabaseEndpoints, tmp_path_factory: pytest.TempPathFactory,
              direct: bool) -> Iterator[RunningServer]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("authenticated-post"), pool_min=1, pool_max=2,
-        jwt_secret=SECRET, jwt_jwks_url=None, jwt_issuer=None, jwt_audience=None,
-        public_url=None, allowed_hosts=[], cache_ttl_s=0, http_max_body_bytes=BODY_LIMIT,
-    )
-    container = Container(settings=settings)
-    container.database_endpoints.override(providers.Object(database))
-    with serve_in_thread(lambda port: build_http_app(
-            container, settings, "127.0.0.1", port, authenticated_post=direct)) as running:
+    with serve_with_secret(database, tmp_path_factory.mktemp("post"), SECRET, pool_max=2,
+                           settings={"cache_ttl_s": 0, "http_max_body_bytes": BODY_LIMIT},
+                           app={"authenticated_post": direct}) as running:
         yield running
 
 

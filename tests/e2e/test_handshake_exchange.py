@@ -15,14 +15,10 @@ from typing import Any
 import httpx2
 import jwt
 import pytest
-from dependency_injector import providers
 from mcp.server import streamable_http
 
-from entrypoints.container import Container
-from entrypoints.http_app import build_http_app
-from entrypoints.settings import Settings
 from ports.database_server import DatabaseEndpoints
-from tests.support.http_server import RunningServer, serve_in_thread
+from tests.support.http_server import RunningServer, serve_with_secret
 
 pytestmark = pytest.mark.e2e
 
@@ -33,15 +29,9 @@ HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text
 
 def _servers(database: DatabaseEndpoints, tmp_path_factory: pytest.TempPathFactory,
              exchange: bool) -> Iterator[RunningServer]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("exchange"), pool_min=1, pool_max=2,
-        jwt_secret=SECRET, jwt_jwks_url=None, jwt_issuer=None, jwt_audience=None,
-        public_url=None, allowed_hosts=[], cache_ttl_s=0,
-    )
-    container = Container(settings=settings)
-    container.database_endpoints.override(providers.Object(database))
-    with serve_in_thread(lambda port: build_http_app(
-            container, settings, "127.0.0.1", port, handshake_exchange=exchange)) as running:
+    with serve_with_secret(database, tmp_path_factory.mktemp("exchange"), SECRET, pool_max=2,
+                           settings={"cache_ttl_s": 0},
+                           app={"handshake_exchange": exchange}) as running:
         yield running
 
 

@@ -8,10 +8,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import uvicorn
@@ -84,16 +85,18 @@ def serve_in_thread(build_app: Callable[[int], ASGIApp]) -> Iterator[RunningServ
 
 @contextmanager
 def serve_with_secret(database: DatabaseEndpoints, data_dir: Path, secret: str,
-                      pool_max: int = 3) -> Iterator[RunningServer]:
+                      pool_max: int = 3, *, settings: Mapping[str, Any] | None = None,
+                      app: Mapping[str, Any] | None = None) -> Iterator[RunningServer]:
     """The HTTP app on `database` in a thread, accepting HS256 tokens signed with `secret` (and
-    no other setting from the environment that could change what it accepts)."""
-    settings = Settings(data_dir=data_dir, pool_min=1, pool_max=pool_max, jwt_secret=secret,
-                        jwt_jwks_url=None, jwt_issuer=None, jwt_audience=None,
-                        public_url=None, allowed_hosts=[])
-    container = Container(settings=settings)
+    no other setting from the environment that could change what it accepts); `settings` and
+    `app` are further Settings fields and build_http_app options."""
+    chosen = Settings(data_dir=data_dir, pool_min=1, pool_max=pool_max, jwt_secret=secret,
+                      jwt_jwks_url=None, jwt_issuer=None, jwt_audience=None,
+                      public_url=None, allowed_hosts=[], **(settings or {}))
+    container = Container(settings=chosen)
     container.database_endpoints.override(providers.Object(database))
-    with serve_in_thread(lambda port: build_http_app(container, settings, "127.0.0.1", port)
-                         ) as running:
+    with serve_in_thread(lambda port: build_http_app(container, chosen, "127.0.0.1", port,
+                                                     **(app or {}))) as running:
         yield running
 
 
