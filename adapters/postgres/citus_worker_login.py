@@ -12,7 +12,8 @@ DSN for the coordinator) no longer open a worker session, provided the workers a
 role for a password (`pg_hba.conf`, which only the operator can change): `worker_logins_open()`
 checks that from outside, as an attacker would try.
 
-Idempotent: a worker whose stored password still matches its SCRAM verifier is left alone; a
+Idempotent: a worker whose stored password still matches its SCRAM verifier (of
+WORKER_SCRAM_ITERATIONS rounds) is left alone; a
 worker without one (added later: Citus copied the coordinator's role, password included) or
 whose password was overwritten (an `ALTER ROLE zava_query PASSWORD` on the coordinator is
 propagated to every node) gets a new one on the next `zava-mcp db init`.
@@ -36,6 +37,13 @@ QUERY_ROLE = "zava_query"
 # What the operator adds on every worker, above any line that would let the role in on trust.
 PG_HBA_LINES = (f"host all {QUERY_ROLE} all scram-sha-256",
                 f"local all {QUERY_ROLE} scram-sha-256")
+# PBKDF2 rounds of the worker verifiers. Citus opens worker connections all the time (a multi-
+# shard query may open several per worker, and only citus.max_cached_conns_per_worker survive its
+# transaction), and with PostgreSQL's default 4096 rounds each login cost both ends a few ms of
+# CPU: the RLS tax of a 90-day head-office query on the test cluster rose from 1.22x to 1.60x.
+# The rounds slow down guessing a weak password from its verifier; this password is 256 random
+# bits, which no number of guesses reaches, so one round loses nothing.
+WORKER_SCRAM_ITERATIONS = 1
 # How a worker says no to the credentials (English server messages; a worker that answers in
 # another language is reported as not checked, never as closed).
 _AUTH_REFUSED = ("password authentication failed", "no password supplied",
@@ -80,7 +88,9 @@ def separate_worker_passwords(conn: psycopg.Connection) -> list[str]:
     changed = []
     for worker in workers(conn):
         password = _password_in(stored.get(worker.node_id))
-        if password is not None and _matches(password, _verifier_on(conn, worker)):
+        verifier = _verifier_on(conn, worker)
+        if password is not None and password_matches(password, verifier) and \
+                _iterations(verifier) == WORKER_SCRAM_ITERATIONS:
             continue
         password = secrets.token_urlsafe(32)  # [A-Za-z0-9_-]: no conninfo quoting needed
         _set_on_worker(conn, worker, _scram_verifier(conn, password))
@@ -146,9 +156,23 @@ def _verifier_on(conn: psycopg.Connection, worker: Worker) -> str | None:
 def _scram_verifier(conn: psycopg.Connection, password: str) -> str:
     """The SCRAM-SHA-256 verifier, computed here (libpq): the password itself never travels
     in statement text, only this one-way form of it."""
-    verifier = conn.pgconn.encrypt_password(password.encode(), QUERY_ROLE.encode(),
-                                            b"scram-sha-256")
+    conn.execute(f"SET scram_iterations = {WORKER_SCRAM_ITERATIONS}")  # libpq reads it back
+    try:
+        verifier = conn.pgconn.encrypt_password(password.encode(), QUERY_ROLE.encode(),
+                                                b"scram-sha-256")
+    finally:
+        conn.execute("RESET scram_iterations")
+    if _iterations(verifier.decode()) != WORKER_SCRAM_ITERATIONS:
+        raise WorkerLoginError("libpq did not use scram_iterations for the worker password")
     return verifier.decode()
+
+
+def _iterations(verifier: str | None) -> int | None:
+    """The PBKDF2 rounds of a SCRAM-SHA-256 verifier (`SCRAM-SHA-256$<rounds>:<salt>$…`)."""
+    try:
+        return int((verifier or "").split("$", 2)[1].split(":", 1)[0])
+    except (IndexError, ValueError):
+        return None
 
 
 def _set_on_worker(conn: psycopg.Connection, worker: Worker, verifier: str) -> None:
@@ -165,7 +189,7 @@ def _set_on_worker(conn: psycopg.Connection, worker: Worker, verifier: str) -> N
                                f" {row[1] if row else 'no answer'}")
 
 
-def _matches(password: str, verifier: str | None) -> bool:
+def password_matches(password: str, verifier: str | None) -> bool:
     """Whether `password` is the one behind a SCRAM-SHA-256 verifier (RFC 5802 / 7677)."""
     try:
         method, rest = (verifier or "").split("$", 1)

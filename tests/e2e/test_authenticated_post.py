@@ -16,7 +16,7 @@ import pytest
 from mcp.server.auth.middleware import bearer_auth
 
 from ports.database_server import DatabaseEndpoints
-from tests.e2e.test_handshake_exchange import REQUESTS, _timeless
+from tests.e2e.test_handshake_exchange import REQUESTS, timeless
 from tests.support.http_server import RunningServer, serve_with_secret
 
 pytestmark = pytest.mark.e2e
@@ -86,7 +86,7 @@ def test_accepted_calls_get_the_same_answer(direct: RunningServer, full_stack: R
     ours, theirs = _both(direct, full_stack, json=body, headers=headers)
     assert ours.status_code == theirs.status_code
     assert ours.headers["content-type"] == theirs.headers["content-type"]
-    assert _timeless(ours) == _timeless(theirs)
+    assert timeless(ours) == timeless(theirs)
 
 
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}

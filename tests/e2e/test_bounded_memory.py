@@ -52,7 +52,7 @@ class Server:
         return content
 
 
-def _status_kb(pid: int, field: str) -> int:
+def status_kb(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
@@ -92,16 +92,16 @@ def test_eight_concurrent_200_mb_values_move_peak_rss_by_at_most_64_mb(server: S
     for i in range(CONCURRENT):
         server.call(f"SELECT {i} AS n, repeat('x', 1000) AS small")
     server.call("SELECT repeat('x', 200000000) AS big")
-    idle_kb = _status_kb(pid, "VmRSS")
+    idle_kb = status_kb(pid, "VmRSS")
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
-    assert _status_kb(pid, "VmHWM") <= idle_kb + 1024
+    assert status_kb(pid, "VmHWM") <= idle_kb + 1024
 
     # distinct SQL per call: a cache (off here anyway) or single-flight could not merge them
     queries = [f"SELECT {i} AS n, repeat('x', 200000000 + {i}) AS big" for i in range(CONCURRENT)]
     with ThreadPoolExecutor(CONCURRENT) as pool:
         answers = list(pool.map(server.call, queries))
 
-    growth_mb = (_status_kb(pid, "VmHWM") - idle_kb) / 1024
+    growth_mb = (status_kb(pid, "VmHWM") - idle_kb) / 1024
     assert all(a["truncated"] is True and a["rows"] == [] for a in answers), answers
     assert all(str(a["truncated_reason"]).startswith("max_result_bytes") for a in answers)
     assert growth_mb <= 64, f"peak RSS grew {growth_mb:.1f} MB over idle ({idle_kb // 1024} MB)"

@@ -93,10 +93,10 @@ def test_the_answer_is_the_sdk_transports(with_exchange: RunningServer,
                     for server in (with_exchange, sdk_only))
     assert ours.status_code == theirs.status_code
     assert ours.headers["content-type"] == theirs.headers["content-type"]
-    assert _timeless(ours) == _timeless(theirs)
+    assert timeless(ours) == timeless(theirs)
 
 
-def _timeless(response: httpx2.Response) -> Any:
+def timeless(response: httpx2.Response) -> Any:
     """The JSON body with the query's own timing (which no two calls share) blanked."""
     return json.loads(re.sub(r'(elapsed_ms\\*"\s*:\s*)[0-9.]+', r"\g<1>0", response.text))
 

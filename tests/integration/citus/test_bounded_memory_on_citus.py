@@ -19,7 +19,7 @@ from tests.e2e.test_bounded_memory import (
     CONCURRENT,
     SECRET,
     Server,
-    _status_kb,
+    status_kb,
     test_a_200_mb_value_is_cut_in_the_database_with_the_reason,  # noqa: F401 - collected here
     test_eight_concurrent_200_mb_values_move_peak_rss_by_at_most_64_mb,  # noqa: F401
 )
@@ -48,7 +48,7 @@ def test_200_mb_values_from_distributed_tables_never_reach_the_server(server: Se
     server.call("SELECT count(*) AS n, repeat('x', 1000) AS small FROM orders")
     server.call(f"SELECT repeat('x', 1000) AS small FROM orders WHERE store_id = '{SEATTLE_STORE}'"
                 " LIMIT 1")
-    idle_kb = _status_kb(pid, "VmRSS")
+    idle_kb = status_kb(pid, "VmRSS")
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
 
     # built on the coordinator over a multi-shard aggregate (head office: every shard)
@@ -61,7 +61,7 @@ def test_200_mb_values_from_distributed_tables_never_reach_the_server(server: Se
         "SELECT order_id, repeat('x', 200000000) AS big FROM orders"
         f" WHERE store_id = '{SEATTLE_STORE}' LIMIT 1"))
 
-    growth_mb = (_status_kb(pid, "VmHWM") - idle_kb) / 1024
+    growth_mb = (status_kb(pid, "VmHWM") - idle_kb) / 1024
     for answer in answers:
         assert answer["truncated"] is True, answer
         assert answer["rows"] == [], answer
