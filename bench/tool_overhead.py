@@ -185,42 +185,60 @@ def postmaster_pid(data_dir: Path) -> int:
     return int((pgdata / "postmaster.pid").read_text().split()[0])
 
 
+@dataclass(frozen=True)
+class CpuUsed:
+    """CPU seconds over one level: the server's (None for the bare pool), PostgreSQL's (None
+    when its postmaster is not known) and this load generator's."""
+
+    server: float | None
+    database: float | None
+    client: float
+
+
 @dataclass
 class CpuMeter:
-    """CPU seconds of the server, the database and this process over one level."""
+    """Measures CpuUsed from `start()` to `used()`."""
 
-    server_pid: int
+    server_pid: int | None
     postgres_pid: int | None = None
+    _started: tuple[float | None, float | None, float] = (None, None, 0.0)
 
-    def read(self) -> tuple[float, float | None, float]:
-        database = None if self.postgres_pid is None else cpu_seconds(self.postgres_pid)
-        return cpu_seconds(self.server_pid), database, time.process_time()
+    def _read(self) -> tuple[float | None, float | None, float]:
+        return (None if self.server_pid is None else cpu_seconds(self.server_pid),
+                None if self.postgres_pid is None else cpu_seconds(self.postgres_pid),
+                time.process_time())
+
+    def start(self) -> None:
+        self._started = self._read()
+
+    def used(self) -> CpuUsed:
+        (server, database, client), now = self._started, self._read()
+        return CpuUsed(None if server is None or now[0] is None else now[0] - server,
+                       None if database is None or now[1] is None else now[1] - database,
+                       now[2] - client)
 
 
-def per_call_ms(before: float | None, after: float | None, calls: int) -> float | None:
-    if before is None or after is None or not calls:
-        return None
-    return round((after - before) * 1000 / calls, 3)
+def per_call_ms(seconds: float | None, calls: int) -> float | None:
+    return None if seconds is None or not calls else round(seconds * 1000 / calls, 3)
 
 
 def level(path: str, clients: int, latencies: list[float], errors: int, elapsed: float,
-          cpu_s: float | None, postgres_cpu_s: float | None = None,
-          client_cpu_s: float | None = None) -> Level:
+          cpu: CpuUsed) -> Level:
     calls = len(latencies)
     return Level(
-        path=path, clients=clients, calls=len(latencies), errors=errors,
-        seconds=round(elapsed, 2), calls_per_s=round(len(latencies) / elapsed, 1),
+        path=path, clients=clients, calls=calls, errors=errors,
+        seconds=round(elapsed, 2), calls_per_s=round(calls / elapsed, 1),
         p50_ms=round(percentile(latencies, 50), 3), p99_ms=round(percentile(latencies, 99), 3),
-        server_cpu_ms_per_call=per_call_ms(0.0, cpu_s, calls),
-        postgres_cpu_ms_per_call=per_call_ms(0.0, postgres_cpu_s, calls),
-        client_cpu_ms_per_call=per_call_ms(0.0, client_cpu_s, calls),
+        server_cpu_ms_per_call=per_call_ms(cpu.server, calls),
+        postgres_cpu_ms_per_call=per_call_ms(cpu.database, calls),
+        client_cpu_ms_per_call=per_call_ms(cpu.client, calls),
     )
 
 
 async def bare_pool(query_url: str, clients: list[int], seconds: float,
                     postgres_pid: int | None = None) -> list[Level]:
     results = []
-    meter = CpuMeter(os.getpid(), postgres_pid)
+    meter = CpuMeter(None, postgres_pid)
     async with AsyncConnectionPool(query_url, min_size=10, max_size=10, open=False) as pool:
         await pool.wait()
         for n in clients:
@@ -230,13 +248,10 @@ async def bare_pool(query_url: str, clients: list[int], seconds: float,
                     return await cur.fetchone() == (1,)
 
             await drive([call] * n, 0.5)  # warm-up
-            _, database_before, client_before = meter.read()
+            meter.start()
             latencies, errors, elapsed = await drive([call] * n, seconds)
-            _, database_after, client_after = meter.read()
-            database = None if database_before is None or database_after is None \
-                else database_after - database_before
-            results.append(level("bare psycopg pool", n, latencies, errors, elapsed, None,
-                                 database, client_after - client_before))
+            results.append(level("bare psycopg pool", n, latencies, errors, elapsed,
+                                 meter.used()))
             print(results[-1], file=sys.stderr)
     return results
 
@@ -287,15 +302,12 @@ async def tool_calls(port: int, pid: int, path: str, clients: list[int],
     for n in clients:
         http = [HttpClient(port, token, era) for _ in range(n)]
         await drive([c.call for c in http], 0.5)  # warm-up: connections, JIT-free paths, cache
-        server_before, database_before, client_before = meter.read()
+        meter.start()
         latencies, errors, elapsed = await drive([c.call for c in http], seconds)
-        server_after, database_after, client_after = meter.read()
+        cpu = meter.used()
         for c in http:
             await c.close()
-        database = None if database_before is None or database_after is None \
-            else database_after - database_before
-        results.append(level(path, n, latencies, errors, elapsed, server_after - server_before,
-                             database, client_after - client_before))
+        results.append(level(path, n, latencies, errors, elapsed, cpu))
         print(results[-1], file=sys.stderr)
     return results
 
