@@ -167,12 +167,31 @@ def _scram_verifier(conn: psycopg.Connection, password: str) -> str:
     return verifier.decode()
 
 
+@dataclass(frozen=True)
+class _ScramVerifier:
+    """`SCRAM-SHA-256$<rounds>:<salt>$<stored key>:<server key>` (RFC 5803), as pg_authid has it."""
+
+    iterations: int
+    salt: bytes
+    stored_key: bytes
+
+    @classmethod
+    def parse(cls, verifier: str | None) -> _ScramVerifier | None:
+        try:
+            method, rest = (verifier or "").split("$", 1)
+            params, keys = rest.split("$", 1)
+            iterations, salt = params.split(":", 1)
+            if method != "SCRAM-SHA-256":
+                return None
+            return cls(int(iterations), base64.b64decode(salt),
+                       base64.b64decode(keys.split(":", 1)[0]))
+        except ValueError:  # binascii.Error is one too
+            return None
+
+
 def _iterations(verifier: str | None) -> int | None:
-    """The PBKDF2 rounds of a SCRAM-SHA-256 verifier (`SCRAM-SHA-256$<rounds>:<salt>$…`)."""
-    try:
-        return int((verifier or "").split("$", 2)[1].split(":", 1)[0])
-    except (IndexError, ValueError):
-        return None
+    parsed = _ScramVerifier.parse(verifier)
+    return None if parsed is None else parsed.iterations
 
 
 def _set_on_worker(conn: psycopg.Connection, worker: Worker, verifier: str) -> None:
@@ -191,16 +210,9 @@ def _set_on_worker(conn: psycopg.Connection, worker: Worker, verifier: str) -> N
 
 def password_matches(password: str, verifier: str | None) -> bool:
     """Whether `password` is the one behind a SCRAM-SHA-256 verifier (RFC 5802 / 7677)."""
-    try:
-        method, rest = (verifier or "").split("$", 1)
-        params, keys = rest.split("$", 1)
-        iterations, salt = params.split(":", 1)
-        stored_key = keys.split(":", 1)[0]
-        if method != "SCRAM-SHA-256":
-            return False
-        salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt),
-                                     int(iterations))
-    except ValueError:
+    parsed = _ScramVerifier.parse(verifier)
+    if parsed is None:
         return False
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), parsed.salt, parsed.iterations)
     client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-    return hmac.compare_digest(hashlib.sha256(client_key).digest(), base64.b64decode(stored_key))
+    return hmac.compare_digest(hashlib.sha256(client_key).digest(), parsed.stored_key)
