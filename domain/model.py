@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import NewType
 from uuid import UUID
 
@@ -45,8 +46,9 @@ class AccessScope:
     def __post_init__(self) -> None:
         object.__setattr__(self, "stores", tuple(sorted(self.stores, key=lambda s: s.name)))
 
-    @property
+    @cached_property
     def store_ids(self) -> frozenset[StoreId]:
+        # built once per scope: the scope is remembered and read by every call (cache keys)
         return frozenset(s.store_id for s in self.stores)
 
     def can_see(self, store_id: StoreId) -> bool:

@@ -38,14 +38,12 @@ from mcp_types import (
     DEFAULT_NEGOTIATED_VERSION,
     JSONRPCError,
     JSONRPCRequest,
-    JSONRPCResponse,
     RequestId,
 )
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import ValidationError
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROTOCOL_VERSION_HEADER = "mcp-protocol-version"
@@ -115,17 +113,21 @@ class HandshakeEraExchange:
             message_metadata=ServerMessageMetadata(request_context=request,
                                                    can_send_request=False),
         )
-        reply: JSONRPCResponse | JSONRPCError
         try:
             result = await serve_one(self._server, context, message.method, message.params,
                                      connection=Connection.from_envelope(version, None, None),
                                      lifespan_state=self._lifespan_state)
-            reply = JSONRPCResponse(jsonrpc="2.0", id=message.id, result=result)
+            # the JSON JSONRPCResponse(...).model_dump_json gives, without building and
+            # validating the model around a result the SDK has just shaped (a dict of JSON values)
+            body = pydantic_core.to_json({"jsonrpc": "2.0", "id": message.id, "result": result},
+                                         inf_nan_mode="null")
         except Exception as e:  # the SDK's mapping; anything unmapped is logged, not shown
-            reply = JSONRPCError(jsonrpc="2.0", id=message.id, error=modern_error_data(e))
-        response = Response(reply.model_dump_json(by_alias=True, exclude_unset=True),
-                            headers={"Content-Type": JSON})
-        await response(request.scope, request.receive, send)
+            body = JSONRPCError(jsonrpc="2.0", id=message.id, error=modern_error_data(e)
+                                ).model_dump_json(by_alias=True, exclude_unset=True).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(len(body)).encode()),
+                                (b"content-type", JSON.encode())]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def _plain_request(body: bytes) -> JSONRPCRequest | None:

@@ -8,7 +8,6 @@ role and never sent over the wire (only signatures are, as bind parameters).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import time
@@ -54,7 +53,7 @@ class ContextSigner:
         issued_ms = time.time_ns() // 1_000_000
         encoded = subject.encode().hex()
         message = f"v2|{purpose}|{encoded}|{backend_pid}|{issued_ms}|{secrets.token_hex(16)}"
-        signature = hmac.new(self._key, message.encode(), hashlib.sha256).hexdigest()
+        signature = hmac.digest(self._key, message.encode(), "sha256").hex()  # one C call
         return f"{message}|{signature}"
 
     @classmethod

@@ -28,12 +28,13 @@ not one per request.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
 from collections.abc import Callable
 
-from domain.model import QueryResult, UserId
+from domain.model import QueryResult, StoreId, UserId
 from domain.services.single_flight import SingleFlight
 from ports.access import AccessDirectory
 from ports.cache import CacheStore, DataVersionSource, FunctionVolatility
@@ -48,6 +49,13 @@ def is_cacheable(query: GuardedQuery, immutable_functions: frozenset[str]) -> bo
     called is immutable (a query whose functions are unknown never is)."""
     return (query.functions is not None and not query.time_literals
             and query.functions <= immutable_functions)
+
+
+@functools.lru_cache(maxsize=1024)
+def store_ids_key(store_ids: frozenset[StoreId]) -> str:
+    """The sorted ids, joined: written once per distinct scope, not on every hit (a remembered
+    scope hands out the same frozenset each time)."""
+    return ",".join(sorted(str(s) for s in store_ids))
 
 
 def cache_key(sql: str, max_rows: int, store_ids: str, data_version: str) -> str:
@@ -118,7 +126,7 @@ class CachingSalesQueryExecutor(SalesQueryExecutor):
 
     async def _store_ids(self, user_id: UserId) -> str:
         scope = await self._directory.scope_for(user_id)  # UnknownUserError for strangers
-        return ",".join(sorted(str(s) for s in scope.store_ids))
+        return store_ids_key(scope.store_ids)
 
     async def _data_version(self) -> str:
         if self._version is not None and self._version[0] > self._clock():

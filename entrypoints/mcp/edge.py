@@ -8,7 +8,7 @@ No `from __future__ import annotations` here: the SDK reads the signatures at ru
 
 import json
 import logging
-import uuid
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -111,7 +111,7 @@ def outcome_of(error: Exception, incident: str) -> Outcome:
 
 
 def new_incident_id() -> str:
-    return uuid.uuid4().hex[:12]
+    return os.urandom(6).hex()  # 12 random hex digits, as uuid4().hex[:12] without the UUID
 
 
 class OutcomeListener:
