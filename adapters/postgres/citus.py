@@ -12,8 +12,8 @@ tests in tests/integration/citus/):
   foreign-key neighbours into Citus local tables and loses both.
 - The statement-level rollup triggers (transition tables) cannot run on distributed tables:
   they are dropped and the rollups are refreshed by `zava-mcp db refresh-rollups`.
-- The signed request context is bound to Citus's global pid (the same on the coordinator
-  backend and on every worker backend serving it) instead of the local backend pid.
+- The signed request context is bound to Citus's global pid on the coordinator, and what
+  travels to the workers to the request's distributed transaction (citus_context.py).
 - The query role logs in to each worker with a password only the coordinator holds
   (pg_dist_authinfo), so the context that travels there as statement text cannot be replayed
   with the application's credentials (citus_worker_login.py).
@@ -28,13 +28,16 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from adapters.postgres.citus_worker_login import separate_worker_passwords, worker_logins_open
+from adapters.postgres.citus_context import OWNER_ROLE, bind_context_to_transactions
+from adapters.postgres.citus_worker_login import (
+    QUERY_ROLE,
+    separate_worker_passwords,
+    worker_logins_open,
+)
 from adapters.postgres.data_version import VERSION_SQL
 
 log = logging.getLogger(__name__)
 
-OWNER_ROLE = "zava_owner"
-QUERY_ROLE = "zava_query"
 # Copied to every node: the policies on the workers' shards read the access directory and
 # verify contexts with the key. Parents before children (foreign keys).
 ACCESS_REFERENCE_TABLES = ("access.context_key", "access.app_users", "access.user_store_access")
@@ -142,7 +145,7 @@ def distribute(admin_url: str) -> list[str]:
                 for statement in comments:
                     conn.execute(statement)
         changed += _configure_query_role(conn)
-        changed += _bind_context_to_global_pid(conn)
+        changed += bind_context_to_transactions(conn)
         changed += _restrict_remote_commands(conn)
         conn.commit()
         changed += separate_worker_passwords(conn)
@@ -251,65 +254,6 @@ def _configure_query_role(conn: psycopg.Connection) -> list[str]:
                 sql.Identifier(QUERY_ROLE), sql.Identifier(*name.split(".")), sql.Literal(value)))
             changed.append(f"{QUERY_ROLE}: {name} = {value}")
     return changed
-
-
-# The global pid a context check compares with, refusing one this session claimed: Citus takes
-# a session's global pid from its application_name ('citus_internal gpid=…', which any client
-# may send, at login or later with SET), so a session on the coordinator could otherwise
-# present a context copied from a worker's log under the request's own global pid. On the node
-# a global pid was issued on, only the backend it was issued to may use it; the backends that
-# Citus opens on the workers for a request carry the coordinator's (another node's) global
-# pid, and only the coordinator can open those (citus_worker_login.py). It raises rather than
-# fails the check: the coordinator folds the policy's store list while planning and then lets
-# the workers decide, so only an error stops the statement there.
-_OWN_GLOBAL_PID = "access.own_global_pid(citus_backend_gpid())"
-_OWN_GLOBAL_PID_FUNCTION = """
-CREATE OR REPLACE FUNCTION access.own_global_pid(gpid bigint) RETURNS bigint
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF citus_pid_for_gpid(gpid) <> pg_backend_pid() AND citus_nodeid_for_gpid(gpid) = (
-            SELECT n.nodeid FROM pg_dist_node AS n JOIN pg_dist_local_group AS l USING (groupid)
-            WHERE n.noderole = 'primary' ORDER BY n.nodeid LIMIT 1) THEN
-        RAISE EXCEPTION 'this session claims the global pid of another backend: it gets no'
-              ' request context' USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    RETURN gpid;
-END
-$$
-"""
-
-
-def _bind_context_to_global_pid(conn: psycopg.Connection) -> list[str]:
-    """Re-create the context check with the session's own global pid in place of
-    pg_backend_pid(): the same function in every other respect (whatever migration defined it
-    last), on the coordinator and, as a distributed function, on every worker. A check bound
-    to citus_backend_gpid() by an earlier `db init` gets the claim refusal added."""
-    (definition,) = conn.execute(
-        "SELECT pg_get_functiondef(%s::regprocedure)", (_CONTEXT_FUNCTION,)
-    ).fetchone() or (None,)
-    if definition is not None and _OWN_GLOBAL_PID in definition:
-        return []
-    if definition is not None and definition.count("citus_backend_gpid()") == 1:
-        bound = definition.replace("citus_backend_gpid()", _OWN_GLOBAL_PID)
-    elif definition is not None and definition.count("pg_backend_pid()") == 1:
-        # the global pid has 11 or more digits; the local pid pattern allowed at most 10
-        bound = definition.replace("pg_backend_pid()", _OWN_GLOBAL_PID).replace(
-            r"\|[0-9]{1,10}\|", r"\|[0-9]{1,20}\|")
-        if r"\|[0-9]{1,20}\|" not in bound:
-            raise CitusSetupError("access.verified_context(): unexpected context pattern")
-    else:
-        raise CitusSetupError(
-            "access.verified_context() does not compare the context's backend with"
-            " pg_backend_pid() exactly once: cannot bind it to the Citus global pid"
-        )
-    conn.execute("SET LOCAL ROLE zava_owner")
-    conn.execute(_OWN_GLOBAL_PID_FUNCTION)
-    conn.execute("REVOKE ALL ON FUNCTION access.own_global_pid(bigint) FROM PUBLIC")
-    conn.execute(bound)
-    conn.execute("RESET ROLE")
-    return ["access.verified_context(): bound to this session's own citus_backend_gpid()"]
 
 
 # Citus's run_command_on_* functions (all through master_run_on_worker, PUBLIC by default) run any

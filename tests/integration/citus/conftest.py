@@ -11,17 +11,21 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from adapters.demodata.reference import USERS
 from adapters.embeddings.local import LocalEmbeddingProvider
 from adapters.postgres.request_context import ContextSigner, read_context_key
 from ports.database_server import DatabaseEndpoints
 from tests.conftest import initialise_demo_database
 from tests.integration.citus.cluster import CitusCluster
+from tests.integration.test_request_context import set_context
 
 QUERY_ROLE = "zava_query"
 # The application's password for the query role: what its DSN (ZAVA_DATABASE_URL) holds. The
@@ -128,3 +132,32 @@ def shard_row_counts(urls: dict[str, str], table: str) -> dict[str, int]:
                 conn.execute(f"SELECT count(*) FROM {shard}").fetchone()[0] for shard in shards
             )
     return counts
+
+
+@dataclass(frozen=True)
+class LiveRequest:
+    global_pid: int
+    server_context: str  # what the server set on the coordinator (a bind parameter)
+    worker_context: str  # what travelled to the workers as statement text
+    transaction_number: int
+    transaction_stamp: datetime  # the secret half of the binding (never in the value)
+
+
+@pytest.fixture
+def live_request(database: DatabaseEndpoints, signer: ContextSigner) -> Iterator[LiveRequest]:
+    """A head-office request in progress on a coordinator backend of the query role, set up as
+    the gateway does it; it stays open while the test attacks it."""
+    with psycopg.connect(database.query_url) as conn:
+        (gpid,) = conn.execute("SELECT citus_backend_gpid()").fetchone() or (0,)
+        conn.rollback()
+        context = signer.sign("query", str(USERS[-1].user_id), int(gpid))
+        with conn.transaction(force_rollback=True):
+            set_context(conn, context)
+            (orders,) = conn.execute("SELECT count(*) FROM retail.orders").fetchone() or (0,)
+            assert orders > 0  # the control: the request itself sees head office's orders
+            (propagated,) = conn.execute(
+                "SELECT current_setting('zava.context')").fetchone() or ("",)
+            number, stamp = conn.execute(
+                "SELECT transaction_number, transaction_stamp FROM get_current_transaction_id()"
+            ).fetchone() or (0, None)
+            yield LiveRequest(int(gpid), context, str(propagated), int(number), stamp)

@@ -29,11 +29,9 @@ from adapters.postgres.citus_worker_login import (
     separate_worker_passwords,
 )
 from adapters.postgres.gateway import DatabaseGateway
-from adapters.postgres.request_context import ContextSigner
 from ports.database_server import DatabaseEndpoints
 from tests.integration.citus.cluster import CitusCluster, Node
-from tests.integration.citus.conftest import APP_PASSWORD, QUERY_ROLE
-from tests.integration.test_request_context import set_context
+from tests.integration.citus.conftest import APP_PASSWORD, QUERY_ROLE, LiveRequest
 
 HEAD_OFFICE = USERS[-1]
 
@@ -144,22 +142,25 @@ async def test_the_context_stays_out_of_the_logs_even_with_log_statement_all(
 
 
 def test_a_context_as_it_travels_cannot_be_replayed_on_a_worker(
-    server_backend: tuple[int, str], citus_cluster: CitusCluster, database: DatabaseEndpoints
+    live_request: LiveRequest, citus_cluster: CitusCluster, database: DatabaseEndpoints
 ) -> None:
-    """The attacker holds the application's credentials and a context as it travels to the
-    workers, with its global pid, within its five minutes: no session on the worker. The
-    control: with the worker's own password (which only the coordinator holds) the same value
-    would be honoured, which is why that password must stay the coordinator's."""
-    gpid, context = server_backend
+    """The attacker holds the application's credentials and everything that travels to a
+    worker for a live request (the value, its global pid, its distributed transaction's number
+    and stamp): no session on the worker. The control: with the worker's own password (which
+    only the coordinator holds) the same values would be honoured, which is why that password
+    must stay the coordinator's."""
     worker = citus_cluster.workers[0]
-    claim = f"?application_name=citus_internal%20gpid%3D{gpid}"  # the request's global pid
+    claim = f"?application_name=citus_internal%20gpid%3D{live_request.global_pid}"
     attacker = worker.url(f"{QUERY_ROLE}:{APP_PASSWORD}") + claim
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
         psycopg.connect(attacker)
 
     worker_password = worker_passwords(database.admin_url)[worker.port]
     with psycopg.connect(worker.url(f"{QUERY_ROLE}:{worker_password}") + claim) as replay:
-        replay.execute("SELECT set_config('zava.context', %s, true)", (context,))
+        replay.execute("SELECT assign_distributed_transaction_id(0, %s, %s)",
+                       (live_request.transaction_number, live_request.transaction_stamp))
+        replay.execute("SELECT set_config('zava.context', %s, true)",
+                       (live_request.worker_context,))
         row = replay.execute(f"SELECT count(*) FROM {_shard_on(worker)}").fetchone()
     assert row is not None
     assert row[0] > 0
@@ -262,83 +263,6 @@ def _printed_a_worker_password(database: DatabaseEndpoints,
                                result: subprocess.CompletedProcess[str]) -> bool:
     output = result.stdout + result.stderr
     return any(password in output for password in worker_passwords(database.admin_url).values())
-
-
-@pytest.fixture
-def server_backend(database: DatabaseEndpoints, signer: ContextSigner) -> Iterator[tuple[int, str]]:
-    """A live coordinator backend of the query role and a head-office context signed for its
-    global pid, as the server signs it (and as it then travels to the workers)."""
-    with psycopg.connect(database.query_url) as conn:
-        (gpid,) = conn.execute("SELECT citus_backend_gpid()").fetchone() or (0,)
-        context = signer.sign("query", str(HEAD_OFFICE.user_id), int(gpid))
-        with conn.transaction(force_rollback=True):  # the control: its own backend sees rows
-            set_context(conn, context)
-            assert conn.execute("SELECT count(*) FROM retail.orders").fetchone() != (0,)
-        yield int(gpid), context
-
-
-def _claiming(database: DatabaseEndpoints, gpid: int, at_login: bool) -> psycopg.Connection:
-    claim = f"citus_internal gpid={gpid}"
-    if at_login:
-        return psycopg.connect(database.query_url, application_name=claim, autocommit=True)
-    conn = psycopg.connect(database.query_url, autocommit=True)
-    conn.execute(f"SET application_name = '{claim}'")
-    return conn
-
-
-@pytest.mark.parametrize("at_login", [True, False], ids=["at login", "with SET"])
-def test_a_coordinator_session_claiming_the_requests_global_pid_gets_no_context(
-    database: DatabaseEndpoints, server_backend: tuple[int, str], at_login: bool
-) -> None:
-    """The application's credentials do open coordinator sessions: one that claims the live
-    request backend's global pid and presents its context is refused outright (a failed check
-    alone would not do: the coordinator lets the workers decide, and they would see the
-    claimed global pid)."""
-    gpid, context = server_backend
-    with _claiming(database, gpid, at_login) as attacker:
-        assert attacker.execute("SELECT citus_backend_gpid()").fetchone() == (gpid,)
-        for statement in ("SELECT count(*) FROM retail.orders",
-                          "SELECT count(*) FROM retail.customers WHERE store_id IS NOT NULL"):
-            with attacker.transaction(force_rollback=True):
-                set_context(attacker, context)
-                with pytest.raises(psycopg.errors.InsufficientPrivilege,
-                                   match="claims the global pid of another backend"):
-                    attacker.execute(statement)
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "open (issue 16): Citus lets any session claim a global pid at run time (SET"
-    " application_name), and the coordinator checks the context only while planning; a plan"
-    " made before the claim runs after it with the claimed global pid on the workers"))
-def test_a_cursor_declared_before_claiming_the_global_pid_shows_nothing(
-    database: DatabaseEndpoints, server_backend: tuple[int, str]
-) -> None:
-    gpid, context = server_backend
-    with psycopg.connect(database.query_url, autocommit=True) as attacker, \
-            attacker.transaction(force_rollback=True):
-        set_context(attacker, context)
-        attacker.execute("DECLARE c CURSOR FOR SELECT count(*) FROM retail.orders")
-        attacker.execute(f"SET application_name = 'citus_internal gpid={gpid}'")
-        assert attacker.execute("FETCH ALL c").fetchall() == [(0,)]
-
-
-def test_a_check_bound_by_an_earlier_init_gets_the_claim_refusal(
-    database: DatabaseEndpoints,
-) -> None:
-    with psycopg.connect(database.admin_url) as conn:
-        (definition,) = conn.execute(
-            "SELECT pg_get_functiondef('access.verified_context()'::regprocedure)"
-        ).fetchone() or ("",)
-        conn.execute("SET ROLE zava_owner")
-        conn.execute(definition.replace("access.own_global_pid(citus_backend_gpid())",
-                                        "citus_backend_gpid()"))
-    changed = citus.distribute(database.admin_url)
-    assert "access.verified_context(): bound to this session's own citus_backend_gpid()" in changed
-    with psycopg.connect(database.admin_url) as conn:
-        (definition,) = conn.execute(
-            "SELECT pg_get_functiondef('access.verified_context()'::regprocedure)"
-        ).fetchone() or ("",)
-    assert "access.own_global_pid(citus_backend_gpid())" in definition
 
 
 @pytest.mark.parametrize("call", [
