@@ -9,7 +9,7 @@ import re
 import psycopg
 import pytest
 
-from adapters.postgres import citus, provisioning
+from adapters.postgres import citus, citus_local_reads, provisioning
 from adapters.postgres.migrations import SQL_DIR
 from ports.database_server import DatabaseEndpoints
 from tests.conftest import DEMO_ANCHOR, DEMO_SEED
@@ -120,6 +120,55 @@ def test_the_context_check_is_bound_to_the_global_pid_on_every_node(
     for url in [database.admin_url, *worker_admin_urls.values()]:
         with psycopg.connect(url) as conn:
             assert citus.context_binding(conn) == "global pid", url
+
+
+def _access_function_definitions(url: str) -> dict[str, str]:
+    with psycopg.connect(url) as conn:
+        return {f: conn.execute("SELECT pg_get_functiondef(%s::regprocedure)", (f,)).fetchone()[0]
+                for f in citus_local_reads.LOCALLY_READ}
+
+
+def test_the_access_check_reads_each_nodes_own_reference_placements(
+    database: DatabaseEndpoints, worker_admin_urls: dict[str, str]
+) -> None:
+    with psycopg.connect(database.admin_url) as conn:
+        shards = dict(conn.execute(
+            "SELECT logicalrelid::regclass::text, shardid FROM pg_dist_shard"
+            " WHERE logicalrelid::regclass::text = ANY (%s)",
+            ([t for read in citus_local_reads.LOCALLY_READ.values() for t in read],)))
+        nodes = conn.execute("SELECT count(*) FROM pg_dist_node").fetchone()[0]
+        placed = dict(conn.execute(
+            "SELECT shardid, count(*) FROM pg_dist_placement WHERE shardid = ANY (%s)"
+            " GROUP BY 1", (list(shards.values()),)))
+    assert all(placed[shard] == nodes for shard in shards.values()), placed
+    for url in [database.admin_url, *worker_admin_urls.values()]:
+        for function, definition in _access_function_definitions(url).items():
+            for table in citus_local_reads.LOCALLY_READ[function]:
+                assert f"{table}_{shards[table]} AS" in definition, (url, function)
+                assert f"{table} AS" not in definition, (url, function)
+
+
+def test_db_init_points_a_redefined_access_function_at_the_placements_again(
+    database: DatabaseEndpoints, worker_admin_urls: dict[str, str]
+) -> None:
+    """A later migration that re-creates the functions (naming the tables) is followed by the
+    next `db init`; until then the functions read the tables through Citus, as before."""
+    local = _access_function_definitions(database.admin_url)
+    with psycopg.connect(database.admin_url) as conn:
+        conn.execute("SET LOCAL ROLE zava_owner")
+        for function, definition in local.items():
+            conn.execute(citus_local_reads.routed_definition(
+                definition, citus_local_reads.LOCALLY_READ[function]))
+    assert _access_function_definitions(database.admin_url) != local
+    report = provisioning.initialise(
+        database,
+        provisioning.DemoDataRequest(seed=DEMO_SEED, scale="small", anchor=DEMO_ANCHOR),
+    )
+    assert sorted(report.distributed) == sorted(
+        f"{f}: reads {', '.join(t)} from each node's own placement"
+        for f, t in citus_local_reads.LOCALLY_READ.items())
+    for url in [database.admin_url, *worker_admin_urls.values()]:
+        assert _access_function_definitions(url) == local, url
 
 
 def test_db_status_cli_prints_the_distribution(database: DatabaseEndpoints) -> None:
