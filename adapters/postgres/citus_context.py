@@ -27,7 +27,7 @@ replayed. So:
   the workers, and on the coordinator over connections to itself, e.g. to ship a subquery's
   result there), so a session could join the request's transaction if it knew the stamp: the
   functions that show other backends' stamps are revoked from PUBLIC on the coordinator, and a
-  guess has 2^31 possible stamps, one transaction per try, within the value's 5 minutes.
+  guess has 2^47 possible stamps, one transaction per try, within the value's 5 minutes.
 """
 
 from __future__ import annotations
@@ -40,9 +40,7 @@ from adapters.postgres.citus_worker_login import QUERY_ROLE
 OWNER_ROLE = "zava_owner"
 _VERIFIED_CONTEXT = "access.verified_context()"
 _PROPAGATE_CONTEXT = "access.propagate_context()"
-# What marks the functions this module installs (an older `db init` installed others).
-_TRANSACTION_BOUND = {_VERIFIED_CONTEXT: "transaction_stamp",
-                      _PROPAGATE_CONTEXT: "assign_distributed_transaction_id"}
+_OWN_GLOBAL_PID = "access.own_global_pid(bigint)"
 
 # The global pid a context check compares with, refusing one this session claimed: on the node
 # a global pid was issued on, only the backend it was issued to may use it; the backends that
@@ -80,6 +78,7 @@ DECLARE
     parts     text[];
     signed    integer;
     signature text;
+    backend   bigint;
 BEGIN
     -- a subject of up to 255 characters is at most 1020 bytes of UTF-8, 2040 hex digits
     IF raw IS NULL OR length(raw) > 2300 THEN
@@ -96,11 +95,15 @@ BEGIN
         parts[8] := (SELECT (extract(epoch FROM t.transaction_stamp) * 1000000)::bigint::text
                      FROM get_current_transaction_id() AS t);
         signed := 8;
+        -- the transaction binds it; the coordinator's own connections to itself carry the
+        -- request's global pid (another backend's) and must pass
+        backend := citus_backend_gpid();
     ELSIF raw ~ ('^v2\|(query|audit)\|([0-9a-f]{2})+\|[0-9]{1,20}\|[0-9]{13}'
                  '\|[0-9a-f]{32}\|[0-9a-f]{64}$') THEN
         parts := string_to_array(raw, '|');
         signature := parts[7];
         signed := 6;
+        backend := access.own_global_pid(citus_backend_gpid());  -- a claimed one raises
         IF citus_nodeid_for_gpid(parts[4]::bigint) IS DISTINCT FROM (
                 SELECT n.nodeid FROM pg_dist_node AS n JOIN pg_dist_local_group AS l USING (groupid)
                 WHERE n.noderole = 'primary' ORDER BY n.nodeid LIMIT 1) THEN
@@ -109,7 +112,7 @@ BEGIN
     ELSE
         RETURN;
     END IF;
-    IF parts[4]::bigint <> access.own_global_pid(citus_backend_gpid())
+    IF parts[4]::bigint <> backend
        OR abs(extract(epoch FROM now()) * 1000 - parts[5]::bigint) > 300000
        OR access.context_signature(array_to_string(parts[1:signed], '|')) <> signature THEN
         RETURN;
@@ -124,10 +127,11 @@ $$
 # sql/030's propagation, on Citus: what travels to the workers is the transaction-bound v3, and
 # only for a context this backend verified; anything else travels as ''. It opens the
 # distributed transaction itself, before anything else in it could: Citus would stamp it with
-# the time (which a replayer could guess to the millisecond from the value's issue time); this
-# stamp is up to 35 minutes earlier at random, and the value is signed over it without carrying
-# it. The number is from a range Citus's own counter never reaches (bit 62 set), unique per
-# backend and microsecond.
+# the time, which a replayer could guess to the millisecond from the value's issue time. This
+# stamp is up to 4.5 years earlier at random (47 bits; Citus uses stamps only to pick a
+# deadlock's youngest transaction, and never cancels these, see the README), and the value is
+# signed over it without carrying it. The number is from a range Citus's own counter never
+# reaches (bit 62 set), unique per backend and microsecond.
 _PROPAGATE_CONTEXT_FUNCTION = """
 CREATE OR REPLACE FUNCTION access.propagate_context() RETURNS void
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -153,8 +157,8 @@ BEGIN
                 % (1::bigint << 39)) << 22)
             | (pg_backend_pid() % (1 << 22));
         stamp := date_trunc('milliseconds', clock_timestamp()) - make_interval(secs =>
-            (('x' || left(gen_random_uuid()::text, 8))::bit(32)::bigint % 2147483648)
-            / 1000000.0);
+            (('x' || left(replace(gen_random_uuid()::text, '-', ''), 12))::bit(48)::bigint
+             % (1::bigint << 47)) / 1000000.0);
         PERFORM assign_distributed_transaction_id(
             (SELECT groupid FROM pg_dist_local_group), number, stamp);
         IF (SELECT c.purpose FROM access.verified_context() AS c) IS NOT NULL THEN
@@ -187,12 +191,15 @@ def bind_context_to_transactions(conn: psycopg.Connection) -> list[str]:
     worker) and keep other backends' transaction stamps out of the query role's sight; what
     it changed."""
     changed = _keep_transaction_stamps_private(conn)
-    if all(marker in _definition(conn, function)
-           for function, marker in _TRANSACTION_BOUND.items()):
+    installed = {_OWN_GLOBAL_PID: _OWN_GLOBAL_PID_FUNCTION,
+                 _VERIFIED_CONTEXT: _VERIFIED_CONTEXT_FUNCTION,
+                 _PROPAGATE_CONTEXT: _PROPAGATE_CONTEXT_FUNCTION}
+    if all(_body(conn, function) == _body_of(definition)
+           for function, definition in installed.items()):
         return changed
     conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER_ROLE)))
     conn.execute(_OWN_GLOBAL_PID_FUNCTION)
-    conn.execute("REVOKE ALL ON FUNCTION access.own_global_pid(bigint) FROM PUBLIC")
+    conn.execute(f"REVOKE ALL ON FUNCTION {_OWN_GLOBAL_PID} FROM PUBLIC")
     conn.execute(_VERIFIED_CONTEXT_FUNCTION)
     conn.execute(_PROPAGATE_CONTEXT_FUNCTION)
     conn.execute(f"REVOKE ALL ON FUNCTION {_PROPAGATE_CONTEXT} FROM PUBLIC")
@@ -203,9 +210,14 @@ def bind_context_to_transactions(conn: psycopg.Connection) -> list[str]:
             " propagate_context() bound to the request's distributed transaction"]
 
 
-def _definition(conn: psycopg.Connection, function: str) -> str:
-    row = conn.execute("SELECT pg_get_functiondef(%s::regprocedure)", (function,)).fetchone()
-    return "" if row is None else str(row[0])
+def _body(conn: psycopg.Connection, function: str) -> str | None:
+    row = conn.execute("SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure(%s)",
+                       (function,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _body_of(definition: str) -> str:
+    return definition.split("AS $$", 1)[1].rsplit("$$", 1)[0]
 
 
 def _keep_transaction_stamps_private(conn: psycopg.Connection) -> list[str]:
