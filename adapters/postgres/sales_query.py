@@ -11,16 +11,14 @@ from typing import Any
 
 from psycopg import AsyncCursor
 
-from adapters.postgres.gateway import DatabaseGateway, fetch_statement
+from adapters.postgres.gateway import DatabaseGateway
 from adapters.postgres.pool import AsyncConn, context_binding
 from domain.model import QueryResult, UserId
 from ports.sales_query import SalesQueryExecutor
 from ports.sql_guard import GuardedQuery
 
-FETCH_BATCH = 500
 
-
-def bounded_sql(query: str, max_bytes: int) -> str:
+def bounded_sql(query: str, max_bytes: int, row_limit: int) -> str:
     """`query` wrapped so PostgreSQL measures every row before sending it, and sends no row
     once the result would pass `max_bytes`: a 200 MB value is never transferred, so neither
     libpq nor Python ever holds it.
@@ -28,7 +26,8 @@ def bounded_sql(query: str, max_bytes: int) -> str:
     The first column, zava_bytes, is the running total of the rows' sizes (pg_column_size of
     the whole row: its in-memory size, the text on the wire is of the same order); the query's
     own columns follow, typed as the query made them, and are all NULL on the first row that
-    would pass the limit (that row is where reading stops). A row too big on its own is
+    would pass the limit (that row is where reading stops). At most `row_limit` rows: the
+    query stops there, however many more it would return. A row too big on its own is
     nulled before the running total is taken, so the window never stores it either. Each
     level is an optimisation fence (OFFSET 0): the planner would otherwise copy the query's
     expressions into every place that reads the row and evaluate them several times.
@@ -48,12 +47,14 @@ def bounded_sql(query: str, max_bytes: int) -> str:
         " LEFT JOIN LATERAL (SELECT b.zava_q AS zava_row) AS small"
         f" ON b.zava_row_bytes <= {limit} OFFSET 0) AS s) AS w"
         f" LEFT JOIN LATERAL (SELECT (w.zava_row).*) AS v ON w.zava_bytes <= {limit}"
+        f" LIMIT {int(row_limit)}"
     )
 
 
-def citus_bounded_sql(query: str, max_bytes: int) -> str:
+def citus_bounded_sql(query: str, max_bytes: int, row_limit: int) -> str:
     """bounded_sql's guarantee in the shape a Citus coordinator can run: the rows past
-    `max_bytes` are withheld by the database, so a 200 MB value never reaches libpq or Python.
+    `max_bytes` are withheld by the database, so a 200 MB value never reaches libpq or Python;
+    at most `row_limit` rows.
 
     bounded_sql passes whole-row values between subqueries, which Citus refuses once a query
     spans shards: it plans each fenced subquery separately and cannot read an anonymous record
@@ -79,6 +80,7 @@ def citus_bounded_sql(query: str, max_bytes: int) -> str:
         " zava_q.* FROM zava_q) AS zava_b"
         " LEFT JOIN LATERAL (SELECT zava_b.*) AS zava_v"
         f" ON zava_b.zava_bytes <= {limit}"
+        f" LIMIT {int(row_limit)}"
     )
 
 
@@ -93,9 +95,9 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
 
     - extended query protocol only (the statement is sent in pipeline mode): PostgreSQL itself
       refuses a second statement, whatever the guard let through;
-    - DECLARE … CURSOR + FETCH reads at most max_rows + 1 rows, so `SELECT * FROM order_items`
-      neither runs to the end nor fills memory; BEGIN, the signed context, DECLARE and the first
-      FETCH share one round trip, and a result that fits the first FETCH needs no other;
+    - the wrapper's LIMIT max_rows + 1 stops the query one row past what was asked (that row
+      says there were more), so `SELECT * FROM order_items` neither runs to the end nor fills
+      memory; BEGIN, the signed context and the statement share one round trip;
     - the result-size cap is enforced while rows stream, before a value reaches Python: the
       database measures each row and withholds every row past `max_result_bytes` (bounded_sql;
       on Citus citus_bounded_sql, where the coordinator gathers the result first);
@@ -122,23 +124,23 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
 
     async def run(self, user_id: UserId, query: GuardedQuery, max_rows: int) -> QueryResult:
         started = time.perf_counter()
-        first_fetch = min(FETCH_BATCH, max_rows + 1)
+        row_limit = max_rows + 1  # one row more than asked: whether there were more
 
         if await self._distributed():
-            statement = citus_bounded_sql(query.sql, self._max_result_bytes)
+            statement = citus_bounded_sql(query.sql, self._max_result_bytes, row_limit)
             leading = _CITUS_BOUNDED_LEADING
         else:
-            statement, leading = bounded_sql(query.sql, self._max_result_bytes), _BOUNDED_LEADING
+            statement = bounded_sql(query.sql, self._max_result_bytes, row_limit)
+            leading = _BOUNDED_LEADING
 
-        async def read(conn: AsyncConn, first: AsyncCursor[Any]
+        async def read(cursor: AsyncCursor[Any]
                        ) -> tuple[tuple[str, ...], tuple[tuple[object, ...], ...], str | None]:
-            columns = tuple(d.name for d in (first.description or ())[leading:])  # not zava_*
-            rows, reason = await self._collect(conn, first, first_fetch, max_rows, leading)
+            columns = tuple(d.name for d in (cursor.description or ())[leading:])  # not zava_*
+            rows, reason = self._collect(await cursor.fetchall(), max_rows, leading)
             return columns, rows, reason
 
         columns, rows, reason = await self._gateway.query(
-            self.OPERATION, user_id, statement, first_fetch, read,
-            fingerprint=query.fingerprint)
+            self.OPERATION, user_id, statement, read, fingerprint=query.fingerprint)
         return QueryResult(
             columns=columns,
             rows=rows,
@@ -148,32 +150,24 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
             truncated_reason=reason,
         )
 
-    async def _collect(
-        self, conn: AsyncConn, batch_cursor: AsyncCursor[Any], asked: int, max_rows: int,
-        leading: int,
-    ) -> tuple[tuple[tuple[object, ...], ...], str | None]:
-        """Rows up to max_rows and the size cap, FETCHing further batches only while the last
-        one came back full; with why the result was cut, if it was. Each row starts with
-        `leading` columns of the wrapper, the first the running size."""
+    def _collect(self, wrapped_rows: list[Any], max_rows: int, leading: int,
+                 ) -> tuple[tuple[tuple[object, ...], ...], str | None]:
+        """Rows up to max_rows and the size cap; with why the result was cut, if it was. Each
+        row starts with `leading` columns of the wrapper, the first the running size."""
         rows: list[tuple[object, ...]] = []
         size = 0
-        while True:
-            batch = await batch_cursor.fetchall()
-            for wrapped in batch:
-                running_bytes, values = wrapped[0], wrapped[leading:]
-                if len(rows) == max_rows:
-                    return tuple(rows), self._row_limit_reason(max_rows)
-                if running_bytes is not None and running_bytes > self._max_result_bytes:
-                    return tuple(rows), self._size_limit_reason(len(rows))
-                row = tuple(json_ready(v) for v in values)
-                size += len(json.dumps(row, default=str))
-                if size > self._max_result_bytes:
-                    return tuple(rows), self._size_limit_reason(len(rows))
-                rows.append(row)
-            if len(batch) < asked:
-                return tuple(rows), None
-            asked = min(FETCH_BATCH, max_rows + 1 - len(rows))
-            batch_cursor = await conn.execute(fetch_statement(asked))  # type: ignore[arg-type,unused-ignore]
+        for wrapped in wrapped_rows:
+            running_bytes, values = wrapped[0], wrapped[leading:]
+            if len(rows) == max_rows:
+                return tuple(rows), self._row_limit_reason(max_rows)
+            if running_bytes is not None and running_bytes > self._max_result_bytes:
+                return tuple(rows), self._size_limit_reason(len(rows))
+            row = tuple(json_ready(v) for v in values)
+            size += len(json.dumps(row, default=str))
+            if size > self._max_result_bytes:
+                return tuple(rows), self._size_limit_reason(len(rows))
+            rows.append(row)
+        return tuple(rows), None
 
     @staticmethod
     def _row_limit_reason(max_rows: int) -> str:

@@ -45,10 +45,10 @@ class CountingDatabase(DatabaseGateway):
             yield conn
 
     @asynccontextmanager
-    async def cursor_session(self, user_id, query, first_fetch, **options):  # type: ignore[no-untyped-def,override]
+    async def result_session(self, user_id, statement, **options):  # type: ignore[no-untyped-def,override]
         self.sessions += 1
-        async with super().cursor_session(user_id, query, first_fetch, **options) as opened:
-            yield opened
+        async with super().result_session(user_id, statement, **options) as cursor:
+            yield cursor
 
 
 @pytest.fixture
@@ -77,11 +77,11 @@ async def test_a_broken_connection_is_retried(one_connection: CountingDatabase,
 
     def terminate_the_running_query() -> None:
         with psycopg.connect(database.admin_url, autocommit=True) as admin:
-            # the server-side cursor shows as FETCH while the statement runs
+            # the query inside the executor's size-capping wrapper
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE application_name = 'zava-mcp' AND state = 'active'"
-                " AND query LIKE 'FETCH%%'")
+                " AND query LIKE 'SELECT w.zava_bytes%%'")
 
     async def kill_soon() -> None:
         await asyncio.sleep(0.3)

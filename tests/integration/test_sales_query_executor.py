@@ -120,8 +120,8 @@ async def test_writes_never_run(
 
 
 @pytest.mark.parametrize("sql", [
-    "SELECT no_such_column FROM orders",  # fails at DECLARE (planning)
-    "SELECT 1 / 0",  # fails at the first FETCH (execution)
+    "SELECT no_such_column FROM orders",  # fails at planning
+    "SELECT 1 / 0",  # fails at execution
     "SELECT 1 / (quantity - quantity) FROM order_items",
     "SELECT pg_sleep(5)",  # the statement timeout
     "SELECT 1; SELECT 2",  # refused by the protocol
