@@ -128,7 +128,14 @@ def test_an_audit_context_grants_no_rows(conn: psycopg.Connection, signer: Conte
 @pytest.mark.parametrize(
     "value",
     ["", "garbage", "v1|query|" + "a" * 500, "v1|query|x|1|1|1|1", "v2|query|||||",
-     "v2|query|abc|1|1|1|1", "v2|query|" + "ab" * 1100 + "|1|1|1|1"],
+     "v2|query|abc|1|1|1|1", "v2|query|" + "ab" * 1100 + "|1|1|1|1",
+     # well-formed but for one part's length (a count the pattern does not carry); a number
+     # too long for bigint must not make the check fail with an error
+     "v2|query|abc|1|1764547200000|" + "a" * 32 + "|" + "a" * 64,
+     "v2|query|ab|" + "9" * 25 + "|1764547200000|" + "a" * 32 + "|" + "a" * 64,
+     "v2|query|ab|1|" + "9" * 25 + "|" + "a" * 32 + "|" + "a" * 64,
+     "v2|query|ab|1|1764547200000|" + "a" * 31 + "|" + "a" * 64,
+     "v2|query|ab|1|1764547200000|" + "a" * 32 + "|" + "a" * 65],
 )
 def test_malformed_contexts_see_nothing(conn: psycopg.Connection, value: str) -> None:
     assert stores_seen(conn, value) == 0

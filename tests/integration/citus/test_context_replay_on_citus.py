@@ -183,3 +183,14 @@ def test_a_check_installed_by_an_earlier_init_is_replaced(database: DatabaseEndp
             "SELECT pg_get_functiondef('access.verified_context()'::regprocedure)"
         ).fetchone() == (definition,)
     assert citus.distribute(database.admin_url) == []
+
+
+@pytest.mark.parametrize("value", [
+    "v3|query|ab|1|1764547200000|" + "a" * 32 + "|" + "9" * 25 + "|" + "a" * 64,
+    "v3|query|ab|" + "9" * 25 + "|1764547200000|" + "a" * 32 + "|1|" + "a" * 64,
+    "v3|query|abc|1|1764547200000|" + "a" * 32 + "|1|" + "a" * 64,
+], ids=["number too long", "global pid too long", "odd subject"])
+def test_malformed_worker_values_see_nothing(database: DatabaseEndpoints, value: str) -> None:
+    with psycopg.connect(database.query_url) as conn, conn.transaction(force_rollback=True):
+        conn.execute(f"SET LOCAL zava.context = '{value}'")
+        assert conn.execute(ORDERS).fetchone() == (0,)
