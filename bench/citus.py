@@ -5,7 +5,9 @@ against the single embedded PostgreSQL, same dataset.
   manager and head office, last_90_days;
 - a store-scoped execute_sales_query aggregate (the executor the tool uses, Seattle manager);
 - the RLS tax on Citus: the query role in a signed, propagated context against the owner with the
-  equivalent explicit `store_id = ANY(...)` on the cluster (target: ratio <= 1.15).
+  equivalent explicit `store_id = ANY(...)` on the cluster (target: ratio <= 1.15), as `db init`
+  installs it and as before the access check read each node's own reference tables (both in one
+  run, alternating).
 Cluster and single node are measured interleaved in blocks, in the same run; medians and ratios.
 Citus is built from the vendored source tarball like the tests do (tests/integration/citus).
 
@@ -40,13 +42,15 @@ from rls_overhead import QUERIES
 
 from adapters.demodata.reference import USERS
 from adapters.memory.clock import FixedClock
-from adapters.postgres import provisioning
+from adapters.postgres import citus, provisioning
 from adapters.postgres.access import PsycopgAccessDirectory
 from adapters.postgres.analytics import (
     PsycopgInventoryRepository,
     PsycopgSalesRepository,
     PsycopgStoreCatalog,
 )
+from adapters.postgres.citus import QUERY_ROLE_SETTINGS
+from adapters.postgres.citus_local_reads import LOCALLY_READ, routed_definition
 from adapters.postgres.gateway import DatabaseGateway
 from adapters.postgres.pool import make_query_pool
 from adapters.postgres.request_context import (
@@ -121,48 +125,99 @@ def compare(single: Stack, cluster: Stack, repeats: int) -> list[dict[str, objec
     return rows
 
 
+# The RLS tax before and after issue 16's item 7, interleaved in one run on one cluster: the
+# access functions reading the reference tables through Citus (as the migrations define them)
+# and 1 cached worker connection per worker, against what `db init` installs now (each node's
+# own placement, adapters/postgres/citus_local_reads.py, and 4 cached connections). The owner's
+# session always gets the query role's connection caching, so the ratio is the RLS cost alone.
+VARIANTS = ("before: reads through Citus, 1 cached connection", "as installed by db init")
+CACHED_CONNS = "citus.max_cached_conns_per_worker"
+
+
+def use_variant(admin_url: str, variant: str) -> str:
+    """Install `variant`; return the worker connections the query role now caches."""
+    installed = variant == VARIANTS[1]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if installed:
+            citus.distribute(admin_url)
+        else:
+            conn.execute("SET ROLE zava_owner")
+            for function, tables in LOCALLY_READ.items():
+                (definition,) = conn.execute("SELECT pg_get_functiondef(%s::regprocedure)",
+                                             (function,)).fetchone() or ("",)
+                conn.execute(routed_definition(definition, tables))
+            conn.execute("RESET ROLE")
+            conn.execute(f"ALTER ROLE zava_query SET {CACHED_CONNS} = 1")
+    return QUERY_ROLE_SETTINGS[CACHED_CONNS] if installed else "1"
+
+
 def rls_tax(endpoints: DatabaseEndpoints, repeats: int) -> list[dict[str, object]]:
     """The query role in a signed, propagated context vs the owner's explicit filter, on the
-    cluster (each side: BEGIN, [context,] query, ROLLBACK; no prepared statements)."""
+    cluster (each side: BEGIN, [context,] query, ROLLBACK; no prepared statements), for each
+    variant, interleaved in blocks of 5 (a block: each case's RLS and owner calls alternating;
+    the variants alternate block by block)."""
     signer = ContextSigner(read_context_key(endpoints.admin_url))
+    cases = [(user, name, template) for user in (SEATTLE, HEAD_OFFICE)
+             for name, template in RLS_QUERIES.items()]
+    samples: dict[tuple[str, int, str], list[float]] = {}
+    for _ in range(max(1, repeats // 5)):
+        for variant in VARIANTS:
+            cached = use_variant(endpoints.admin_url, variant)
+            with psycopg.connect(endpoints.query_url, autocommit=True,
+                                 prepare_threshold=None) as rls, \
+                    psycopg.connect(endpoints.admin_url, autocommit=True, prepare_threshold=None,
+                                    options=f"-c {CACHED_CONNS}={cached}") as owner:
+                backend, propagate = backend_binding(rls)
+                for index, (user, _, template) in enumerate(cases):
+                    run_rls, run_owner = _tax_calls(rls, owner, signer, backend, propagate,
+                                                    user, template)
+                    run_rls()
+                    run_owner()
+                    for _ in range(5):  # alternating call by call: the machine's noise is shared
+                        samples.setdefault((variant, index, "rls"), []).extend(timed(run_rls, 1, 0))
+                        samples.setdefault((variant, index, "owner"), []).extend(
+                            timed(run_owner, 1, 0))
+    use_variant(endpoints.admin_url, VARIANTS[1])
     rows = []
-    with psycopg.connect(endpoints.query_url, autocommit=True, prepare_threshold=None) as rls, \
-            psycopg.connect(endpoints.admin_url, autocommit=True, prepare_threshold=None) as owner:
-        backend, propagate = backend_binding(rls)
-        for user in (SEATTLE, HEAD_OFFICE):
-            stores = list(user.store_ids)
-            for name, template in RLS_QUERIES.items():
-                rls_sql = template.format(extra="", extra_items="")
-                owner_sql = template.format(extra="AND store_id = ANY(%(s)s)", extra_items="")
-
-                def run_rls(user: Any = user, rls_sql: str = rls_sql) -> None:
-                    # as the server does: BEGIN, the signed context and its propagation in
-                    # one round trip (pipeline), then the query, then ROLLBACK
-                    with rls.pipeline():
-                        rls.execute("BEGIN READ ONLY")
-                        rls.execute("SELECT set_config('zava.context', %s, true)",
-                                    (signer.sign("query", str(user.user_id), backend),))
-                        if propagate:
-                            rls.execute(PROPAGATE_CONTEXT)
-                    rls.execute(rls_sql).fetchall()
-                    rls.execute("ROLLBACK")
-
-                def run_owner(owner_sql: str = owner_sql, stores: list[Any] = stores) -> None:
-                    owner.execute("BEGIN READ ONLY")
-                    owner.execute(owner_sql, {"s": stores}).fetchall()
-                    owner.execute("ROLLBACK")
-
-                rls_ms: list[float] = []
-                owner_ms: list[float] = []
-                for _ in range(max(1, repeats // 5)):
-                    rls_ms += timed(run_rls, 5, warmup=1)
-                    owner_ms += timed(run_owner, 5, warmup=1)
-                rows.append({"user": user.display_name, "stores": len(stores), "query": name,
-                             "rls_p50_ms": round(median(rls_ms), 2),
-                             "owner_p50_ms": round(median(owner_ms), 2),
-                             "ratio_p50": round(median(rls_ms) / median(owner_ms), 3)})
-                print(f"RLS tax {user.display_name:<24} {name:<32} {rows[-1]['ratio_p50']:.3f}")
+    for variant in VARIANTS:
+        for index, (user, name, _) in enumerate(cases):
+            rls_ms = median(samples[(variant, index, "rls")])
+            owner_ms = median(samples[(variant, index, "owner")])
+            rows.append({"variant": variant, "user": user.display_name,
+                         "stores": len(user.store_ids), "query": name,
+                         "rls_p50_ms": round(rls_ms, 2), "owner_p50_ms": round(owner_ms, 2),
+                         "extra_ms": round(rls_ms - owner_ms, 2),
+                         "ratio_p50": round(rls_ms / owner_ms, 3)})
+            print(f"RLS tax {variant[:7]:<8} {user.display_name:<24} {name:<32}"
+                  f" {rows[-1]['ratio_p50']:.3f}")
     return rows
+
+
+def _tax_calls(rls: psycopg.Connection, owner: psycopg.Connection, signer: ContextSigner,
+               backend: int, propagate: bool, user: Any, template: str,
+               ) -> tuple[Callable[[], None], Callable[[], None]]:
+    rls_sql = template.format(extra="", extra_items="")
+    owner_sql = template.format(extra="AND store_id = ANY(%(s)s)", extra_items="")
+    stores = list(user.store_ids)
+
+    def run_rls() -> None:
+        # as the server does: BEGIN, the signed context and its propagation in one round trip
+        # (pipeline), then the query, then ROLLBACK
+        with rls.pipeline():
+            rls.execute("BEGIN READ ONLY")
+            rls.execute("SELECT set_config('zava.context', %s, true)",
+                        (signer.sign("query", str(user.user_id), backend),))
+            if propagate:
+                rls.execute(PROPAGATE_CONTEXT)
+        rls.execute(rls_sql).fetchall()
+        rls.execute("ROLLBACK")
+
+    def run_owner() -> None:
+        owner.execute("BEGIN READ ONLY")
+        owner.execute(owner_sql, {"s": stores}).fetchall()
+        owner.execute("ROLLBACK")
+
+    return run_rls, run_owner
 
 
 def shard_spread(endpoints: DatabaseEndpoints) -> list[tuple[str, int, int]]:
@@ -230,8 +285,9 @@ def write_results(args: argparse.Namespace, setup: dict[str, float],
          "calls": calls, "rls_tax": tax, "shards": spread}, indent=2) + "\n")
     call_rows = "\n".join(f"| {r['call']} | {r['single_p50_ms']} | {r['cluster_p50_ms']} |"
                           f" **{r['ratio_p50']}** |" for r in calls)
-    tax_rows = "\n".join(f"| {r['user']} ({r['stores']}) | {r['query']} | {r['rls_p50_ms']} |"
-                         f" {r['owner_p50_ms']} | **{r['ratio_p50']}** |" for r in tax)
+    tax_rows = "\n".join(f"| {r['variant']} | {r['user']} ({r['stores']}) | {r['query']} |"
+                         f" {r['rls_p50_ms']} | {r['owner_p50_ms']} | {r['extra_ms']} |"
+                         f" **{r['ratio_p50']}** |" for r in tax)
     spread_rows = "\n".join(f"| {node} | {shards} | {rows:,} |" for node, shards, rows in spread)
     (RESULTS / "citus.md").write_text(f"""# Citus cluster vs single node
 
@@ -254,10 +310,17 @@ PostgreSQL with default settings. Setup: cluster start {setup['cluster_start_s']
 The query role in a signed context propagated to the workers (BEGIN, set_config and
 access.propagate_context() in one pipelined round trip as the server sends them, the query,
 ROLLBACK) against the owner with the same query and an explicit `store_id = ANY(...)` (BEGIN,
-the query, ROLLBACK): three round trips each.
+the query, ROLLBACK): three round trips each, the owner's session caching as many worker
+connections as the query role's, the two calls alternating. Two variants, alternating in blocks
+of 5 calls per case on the same cluster:
+*before* (the access functions read the reference tables through Citus's planner, as the
+migrations define them, and 1 cached connection per worker, Citus's default) and *as installed
+by db init* (each node's own placement of the reference tables,
+`adapters/postgres/citus_local_reads.py`, and `citus.max_cached_conns_per_worker = 4` for the
+query role).
 
-| user (stores) | query | RLS p50 ms | owner p50 ms | ratio |
-|---|---|---:|---:|---:|
+| variant | user (stores) | query | RLS p50 ms | owner p50 ms | extra ms | ratio |
+|---|---|---|---:|---:|---:|---:|
 {tax_rows}
 
 ## Where the orders are
