@@ -335,7 +335,7 @@ def markdown(levels: list[Level], machine: dict[str, object], seconds: float) ->
         "streamable HTTP (stateless JSON, bearer JWT, one `zava-mcp serve --transport http`",
         f"process, pool of 10) for {seconds:g} s per level, against the same SQL through a bare",
         "psycopg pool of 10 in the load generator's process. Cache off: every call reaches",
-        "PostgreSQL (guard, RLS context, server-side cursor, audit, metrics, log line). Cache on:",
+        "PostgreSQL (guard, RLS context, the size-capped statement, audit, metrics). Cache on:",
         "all but the first call are cache hits. The load generator shares the 2 cores.",
         "Server log level WARNING (at INFO each call also writes its one log line).",
         "Each server is called in both protocol eras: 2025-11-25 (the stateless POST of",
