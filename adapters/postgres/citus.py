@@ -30,7 +30,11 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from adapters.postgres.citus_context import OWNER_ROLE, bind_context_to_transactions
+from adapters.postgres.citus_context import (
+    OWNER_ROLE,
+    bind_context_to_transactions,
+    function_body,
+)
 from adapters.postgres.citus_local_reads import read_reference_tables_locally
 from adapters.postgres.citus_worker_login import (
     QUERY_ROLE,
@@ -191,10 +195,8 @@ def distribution(conn: psycopg.Connection) -> list[TableDistribution]:
 
 def context_binding(conn: psycopg.Connection) -> str:
     """Which backend id the database binds a signed context to: 'pid' or 'global pid'."""
-    row = conn.execute(
-        "SELECT prosrc FROM pg_proc WHERE oid = %s::regprocedure", (_CONTEXT_FUNCTION,)
-    ).fetchone()
-    return "global pid" if row and "citus_backend_gpid()" in row[0] else "pid"
+    body = function_body(conn, _CONTEXT_FUNCTION)
+    return "global pid" if body and "citus_backend_gpid()" in body else "pid"
 
 
 def _citus_tables(conn: psycopg.Connection) -> dict[str, str]:

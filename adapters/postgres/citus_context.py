@@ -80,6 +80,8 @@ DECLARE
     signed    integer;
     signature text;
     backend   bigint;
+    number    bigint;
+    stamp     text;
 BEGIN
     -- a subject of up to 255 characters is at most 1020 bytes of UTF-8, 2040 hex digits
     IF raw IS NULL OR length(raw) > 2300 THEN
@@ -91,13 +93,13 @@ BEGIN
            OR length(parts[6]) <> 32 OR length(parts[7]) > 19 OR length(signature) <> 64 THEN
             RETURN;
         END IF;
-        IF parts[7]::bigint IS DISTINCT FROM (
-                SELECT nullif(t.transaction_number, 0) FROM get_current_transaction_id() AS t) THEN
+        SELECT nullif(t.transaction_number, 0),
+               (extract(epoch FROM t.transaction_stamp) * 1000000)::bigint::text
+        INTO number, stamp FROM get_current_transaction_id() AS t;
+        IF parts[7]::bigint IS DISTINCT FROM number THEN
             RETURN;
         END IF;
-        -- the transaction's stamp is signed but does not travel in the value
-        parts[8] := (SELECT (extract(epoch FROM t.transaction_stamp) * 1000000)::bigint::text
-                     FROM get_current_transaction_id() AS t);
+        parts[8] := stamp;  -- the transaction's stamp is signed but does not travel in the value
         signed := 8;
         -- the transaction binds it; the coordinator's own connections to itself carry the
         -- request's global pid (another backend's) and must pass
@@ -201,7 +203,7 @@ def bind_context_to_transactions(conn: psycopg.Connection) -> list[str]:
     installed = {_OWN_GLOBAL_PID: _OWN_GLOBAL_PID_FUNCTION,
                  _VERIFIED_CONTEXT: _VERIFIED_CONTEXT_FUNCTION,
                  _PROPAGATE_CONTEXT: _PROPAGATE_CONTEXT_FUNCTION}
-    if all(_body(conn, function) == _body_of(definition)
+    if all(function_body(conn, function) == _body_of(definition)
            for function, definition in installed.items()):
         return changed
     conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER_ROLE)))
@@ -217,7 +219,8 @@ def bind_context_to_transactions(conn: psycopg.Connection) -> list[str]:
             " propagate_context() bound to the request's distributed transaction"]
 
 
-def _body(conn: psycopg.Connection, function: str) -> str | None:
+def function_body(conn: psycopg.Connection, function: str) -> str | None:
+    """The function's source as the catalog holds it (None if there is no such function)."""
     row = conn.execute("SELECT prosrc FROM pg_proc WHERE oid = to_regprocedure(%s)",
                        (function,)).fetchone()
     return None if row is None else str(row[0])
