@@ -32,8 +32,14 @@ def bounded_sql(query: str, max_bytes: int, row_limit: int) -> str:
     level is an optimisation fence (OFFSET 0): the planner would otherwise copy the query's
     expressions into every place that reads the row and evaluate them several times.
 
-    The whole row is named zava_q, not a short name a query's column could have (a column
-    called q made `pg_column_size(q)` measure that column: "type integer is not composite").
+    The whole row is always written `zava_q.*`, never bare `zava_q`: a bare name means the
+    query's column of that name if it has one (a column called zava_q made the wrapper measure
+    that column: "type integer is not composite"), while in `alias.*` the name can only be the
+    relation, and `.*` anywhere but at the top of a select list is the row as one value
+    (PostgreSQL's "Using Composite Types in Queries"); the `::record` cast (a no-op: the plan
+    is the same) only keeps the select list from expanding it. Every other reference is
+    qualified by an alias whose columns are all the wrapper's own, so the query's columns may
+    be called anything.
 
     `query` is one SELECT the guard accepted, comments already blanked (nothing in it can
     swallow the text around it)."""
@@ -42,7 +48,7 @@ def bounded_sql(query: str, max_bytes: int, row_limit: int) -> str:
         "SELECT w.zava_bytes, v.* FROM ("
         "SELECT s.zava_row, sum(s.zava_row_bytes) OVER (ROWS UNBOUNDED PRECEDING) AS zava_bytes"
         " FROM (SELECT small.zava_row, b.zava_row_bytes"
-        " FROM (SELECT zava_q, pg_column_size(zava_q) AS zava_row_bytes"
+        " FROM (SELECT zava_q.*::record AS zava_q, pg_column_size(zava_q.*) AS zava_row_bytes"
         f" FROM (SELECT * FROM ({query}\n) AS q0 OFFSET 0) AS zava_q OFFSET 0) AS b"
         " LEFT JOIN LATERAL (SELECT b.zava_q AS zava_row) AS small"
         f" ON b.zava_row_bytes <= {limit} OFFSET 0) AS s) AS w"
@@ -67,7 +73,11 @@ def citus_bounded_sql(query: str, max_bytes: int, row_limit: int) -> str:
     - the rest runs on the coordinator over that result: the whole row is only measured
       (pg_column_size) at the CTE scan, the running total is a window over plain columns, and
       a row past the limit is replaced by NULLs through a lateral join on its columns
-      (zava_b.*). Every name is qualified: the query's columns may be called anything.
+      (zava_b.*).
+    The query's columns may be called anything: they share zava_b with the running total, so
+    the total is read by position, as the first field of ROW(zava_b.*) (a row constructor
+    names its fields f1, f2, ...; the planner reduces the expression to the column itself),
+    never by its name, which a column called zava_bytes would make ambiguous.
     The first two columns are zava_bytes (the running total, as in bounded_sql) and its copy
     from zava_b.*; the query's own columns follow. Unlike bounded_sql, a row too big on its own is
     not nulled before the window: the coordinator holds it (in the intermediate result and
@@ -75,11 +85,11 @@ def citus_bounded_sql(query: str, max_bytes: int, row_limit: int) -> str:
     limit = int(max_bytes)
     return (
         f"WITH zava_q AS MATERIALIZED ({query}\n) "
-        "SELECT zava_b.zava_bytes, zava_v.* FROM ("
+        "SELECT (ROW(zava_b.*)).f1 AS zava_bytes, zava_v.* FROM ("
         "SELECT sum(pg_column_size(zava_q.*)) OVER (ROWS UNBOUNDED PRECEDING) AS zava_bytes,"
         " zava_q.* FROM zava_q) AS zava_b"
         " LEFT JOIN LATERAL (SELECT zava_b.*) AS zava_v"
-        f" ON zava_b.zava_bytes <= {limit}"
+        f" ON (ROW(zava_b.*)).f1 <= {limit}"
         f" LIMIT {int(row_limit)}"
     )
 

@@ -72,6 +72,19 @@ async def test_truncation_is_reported(client_for) -> None:
     assert result.structured_content["truncated"] is True
 
 
+async def test_columns_named_like_the_size_wrappers_own_names(client_for) -> None:
+    """A model may name a column anything: `zava_q` is the wrapper's alias for the whole row
+    ("type integer is not composite" before), `zava_bytes` the name of its running total."""
+    async with client_for(SEATTLE_MANAGER) as client:
+        result = await ask(client, "SELECT order_id::text AS zava_q, 1 AS zava_bytes FROM orders"
+                                   " ORDER BY order_id LIMIT 2")
+    assert not result.is_error, result.content
+    content = result.structured_content
+    assert content["columns"] == ["zava_q", "zava_bytes"]
+    assert content["row_count"] == 2
+    assert all(len(row[0]) == 36 and row[1] == 1 for row in content["rows"])
+
+
 @pytest.mark.parametrize(
     ("sql", "fragment"),
     [

@@ -199,6 +199,57 @@ async def test_columns_named_like_the_wrappers_own_names_are_plain_columns(
     assert result.rows == (tuple(range(len(names))),)
 
 
+# every name either wrapper gives a relation, a column or a row field, and the names of the
+# wrappers' own leading columns
+WRAPPER_NAMES = ("zava_q", "zava_row", "zava_bytes", "zava_row_bytes", "zava_b", "zava_v",
+                 "q0", "small", "b", "s", "w", "v", "q", "f1", "f2")
+
+
+@pytest.mark.parametrize("name", WRAPPER_NAMES)
+async def test_a_column_named_like_any_wrapper_name_is_a_plain_column(
+    executor: PsycopgSalesQueryExecutor, name: str,
+) -> None:
+    """Whatever a column is called, the wrappers measure the whole row and read their own
+    running total: a column called zava_q made the single node's wrapper measure that column
+    ("type integer is not composite"), one called zava_bytes made Citus's total ambiguous."""
+    alone = await run(executor, f"SELECT 1 AS {name}")
+    assert (alone.columns, alone.rows) == ((name,), ((1,),))
+    first = await run(executor, f"SELECT 'x' AS {name}, 2 AS other, 3 AS {name}")
+    assert (first.columns, first.rows) == ((name, "other", name), (("x", 2, 3),))
+
+
+async def test_table_rows_under_the_wrappers_names_are_the_rows_under_plain_names(
+    executor: PsycopgSalesQueryExecutor,
+) -> None:
+    """All the wrappers' names at once, over a table: the same rows, values and order as the
+    same query with neutral names."""
+    picked = ("order_id", "store_id", "order_date", "order_id::text", "store_id::text",
+              "order_date + interval '1 day'", "order_id", "store_id", "order_date", "order_id",
+              "store_id", "order_date", "order_id", "store_id", "order_date")
+    query = ("SELECT " + ", ".join(f"{expr} AS {{}}" for expr in picked)
+             + " FROM orders ORDER BY order_date DESC, order_id LIMIT 5")
+    neutral = tuple(f"c{i}" for i in range(len(WRAPPER_NAMES)))
+    plain = await run(executor, query.format(*neutral))
+    named = await run(executor, query.format(*WRAPPER_NAMES))
+    assert plain.row_count == 5
+    assert named.columns == WRAPPER_NAMES
+    assert named.rows == plain.rows
+
+
+async def test_the_size_cap_holds_whatever_the_columns_are_called(gateway) -> None:
+    """test_rows_past_the_size_cap_never_leave_the_database with columns named like the
+    wrappers' whole row and running total."""
+    small = PsycopgSalesQueryExecutor(gateway, max_result_bytes=10_000)
+    result = await run(small, "SELECT g AS zava_bytes, repeat('x', CASE WHEN g < 4 THEN 4000"
+                              " ELSE 50000000 END) AS zava_q, g AS zava_row FROM"
+                              " generate_series(1, 6) AS g", max_rows=100)
+    assert result.columns == ("zava_bytes", "zava_q", "zava_row")
+    assert [(row[0], len(row[1]), row[2]) for row in result.rows] == [(1, 4000, 1), (2, 4000, 2)]
+    assert result.truncated_reason is not None
+    assert result.truncated_reason.startswith(
+        "max_result_bytes: the result passes the 10,000-byte limit after 2 rows")
+
+
 async def test_rows_past_the_size_cap_never_leave_the_database(gateway) -> None:
     """Each row is ~4 KB: two fit in 10 KB, the third would pass it. The database withholds it
     and every row after it (their values arrive as NULL), so even a 50 MB row is never sent."""
