@@ -24,10 +24,9 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import psycopg
-from psycopg import AsyncCursor
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
@@ -42,6 +41,7 @@ from adapters.postgres.pool import (
     suspect_every_connection,
 )
 from adapters.postgres.request_context import PROPAGATE_CONTEXT, ContextSigner
+from adapters.postgres.round_trip import ResultRows, Statement, round_trip, simple_query
 from adapters.postgres.user_limit import UserConcurrencyLimit
 from domain.errors import ServiceUnavailableError
 from domain.model import UserId
@@ -50,39 +50,20 @@ from ports.metrics import QueryObserver
 T = TypeVar("T")
 log = logging.getLogger("zava.db")
 
-# BEGIN and the signed context in one round trip, through psycopg's pipeline mode: the signed
-# value travels as a bind parameter, so it never appears in statement text (pg_stat_activity,
-# logs) where another session of the same role could read it.
+# BEGIN and the signed context in one round trip (round_trip.py: libpq's pipeline mode): the
+# signed value travels as a bind parameter, so it never appears in statement text
+# (pg_stat_activity, logs) where another session of the same role could read it.
+_BEGIN_READ_ONLY = Statement("BEGIN READ ONLY")
+_BEGIN_READ_WRITE = Statement("BEGIN READ WRITE")
 _SET_QUERY_CONTEXT = (
-    "SELECT set_config('zava.context', %s, true),"
-    " set_config('statement_timeout', %s, true),"
-    " set_config('lock_timeout', %s, true),"
-    " set_config('idle_in_transaction_session_timeout', %s, true)"
+    "SELECT set_config('zava.context', $1, true),"
+    " set_config('statement_timeout', $2, true),"
+    " set_config('lock_timeout', $3, true),"
+    " set_config('idle_in_transaction_session_timeout', $4, true)"
 )
-_SET_AUDIT_CONTEXT = "SELECT set_config('zava.context', %s, true)"
+_SET_AUDIT_CONTEXT = "SELECT set_config('zava.context', $1, true)"
+_PROPAGATE_CONTEXT = Statement(PROPAGATE_CONTEXT)  # a Citus coordinator's workers (sql/030)
 _OPEN = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
-
-@asynccontextmanager
-async def pipelined(conn: AsyncConn) -> AsyncIterator[None]:
-    """`conn.pipeline()` that reports a failed statement once, as the block's error.
-
-    psycopg raises a statement's error from whichever call reads its result first: the
-    pipeline's exit, or (when the server answered quickly) a later execute inside the block.
-    In the second case the exit then fails too ("pipeline aborted") and psycopg logs
-    "error ignored terminating AsyncPipeline" as a warning, for what is only the user's bad SQL.
-    So an error inside the block is held until the pipeline has ended, and raised after it."""
-    failure: psycopg.Error | None = None
-    try:
-        async with conn.pipeline():
-            try:
-                yield
-            except psycopg.Error as error:
-                failure = error
-    except psycopg.errors.PipelineAborted:
-        if failure is None:
-            raise
-    if failure is not None:
-        raise failure
 
 
 # While the database refuses connections, how long a call waits for it to come back before
@@ -157,18 +138,17 @@ class DatabaseGateway:
         operation: str,
         user_id: UserId,
         statement: str,
-        work: Callable[[AsyncCursor[Any]], Awaitable[T]],
         *,
         fingerprint: str,
-    ) -> T:
+    ) -> ResultRows:
         """Model-written SQL (one statement, already validated, and bounded in rows and bytes
-        by the caller) under the shorter statement timeout: `work(cursor)` gets its result
-        (see result_session)."""
+        by the caller) under the shorter statement timeout: its columns and rows (see
+        result_session)."""
 
-        async def attempt(outage_wait: float) -> T:
+        async def attempt(outage_wait: float) -> ResultRows:
             async with self.result_session(user_id, statement,
-                                           outage_wait_s=outage_wait) as cursor:
-                return await work(cursor)
+                                           outage_wait_s=outage_wait) as result:
+                return result
 
         return await self._run(operation, user_id, fingerprint, self.model_sql_timeout_s,
                                attempt)
@@ -351,41 +331,38 @@ class DatabaseGateway:
                       ) -> AsyncIterator[AsyncConn]:
         wait = self._outage_wait_s if outage_wait_s is None else outage_wait_s
         async with self._connection(self._pool, wait) as conn:
-            async with pipelined(conn):
-                await self._begin(conn.cursor(), user_id, self.statement_timeout_s)
+            await round_trip(conn, self._opening(conn, user_id, self.statement_timeout_s))
             yield conn
 
     @asynccontextmanager
     async def result_session(
         self, user_id: UserId | None, statement: str, *, outage_wait_s: float | None = None,
-    ) -> AsyncIterator[AsyncCursor[Any]]:
+    ) -> AsyncIterator[ResultRows]:
         """A session that runs one statement (model-written, already validated; the caller
         bounds its rows and bytes): BEGIN, the signed context and the statement go to the
         server in one round trip (pipeline mode, hence the extended protocol, which refuses a
-        second statement). Yields the cursor holding the statement's result.
+        second statement). Yields the statement's columns and rows.
 
         One statement with its own LIMIT, not DECLARE ... CURSOR and FETCH: the same rows in
         one statement fewer, which cost ~4 % of a cache-off call's server CPU in psycopg and
         PostgreSQL's own portal work."""
         wait = self._outage_wait_s if outage_wait_s is None else outage_wait_s
         async with self._connection(self._pool, wait) as conn:
-            cursor = conn.cursor()  # one client cursor for the pipeline: the last result counts
-            async with pipelined(conn):
-                await self._begin(cursor, user_id, self.model_sql_timeout_s)
-                await cursor.execute(statement)  # type: ignore[arg-type,unused-ignore]
-            yield cursor
+            yield await round_trip(conn, [
+                *self._opening(conn, user_id, self.model_sql_timeout_s), Statement(statement)])
 
-    async def _begin(self, cursor: AsyncCursor[Any], user_id: UserId | None,
-                     statement_timeout_s: float) -> None:
-        backend, propagate = context_binding(cursor.connection)
+    def _opening(self, conn: AsyncConn, user_id: UserId | None, statement_timeout_s: float
+                 ) -> list[Statement]:
+        """BEGIN READ ONLY and the caller's signed context, with the statement, lock and
+        idle-in-transaction timeouts (all local to the transaction)."""
+        backend, propagate = context_binding(conn)
         context = self._signer.sign("query", "" if user_id is None else str(user_id), backend)
         timeout_ms = int(statement_timeout_s * 1000)
-        await cursor.execute("BEGIN READ ONLY")
-        await cursor.execute(_SET_QUERY_CONTEXT, (
-            context, str(timeout_ms), self._lock_timeout_ms, str(timeout_ms + 5000),
-        ))
-        if propagate:  # a Citus coordinator: the workers need the context too (sql/030)
-            await cursor.execute(PROPAGATE_CONTEXT)
+        opening = [_BEGIN_READ_ONLY, Statement(_SET_QUERY_CONTEXT, (
+            context, str(timeout_ms), self._lock_timeout_ms, str(timeout_ms + 5000)))]
+        if propagate:
+            opening.append(_PROPAGATE_CONTEXT)
+        return opening
 
     @asynccontextmanager
     async def audit_session(self, *, outage_wait_s: float | None = None
@@ -396,11 +373,8 @@ class DatabaseGateway:
         async with self._connection(self._audit_pool, wait) as conn:
             backend, propagate = context_binding(conn)
             context = self._signer.sign("audit", "0", backend)
-            async with pipelined(conn):
-                await conn.execute("BEGIN READ WRITE")
-                await conn.execute(_SET_AUDIT_CONTEXT, (context,))
-                if propagate:
-                    await conn.execute(PROPAGATE_CONTEXT)
+            await round_trip(conn, [_BEGIN_READ_WRITE, Statement(_SET_AUDIT_CONTEXT, (context,)),
+                                    *([_PROPAGATE_CONTEXT] if propagate else [])])
             yield conn
             await conn.execute("COMMIT")
 
@@ -422,7 +396,7 @@ class DatabaseGateway:
             return
         rollback = "ROLLBACK; " if status in _OPEN else ""
         try:
-            await conn.execute(rollback + self.DISCARD_SESSION_STATE)
+            await simple_query(conn, rollback + self.DISCARD_SESSION_STATE)
         except psycopg.Error:
             return  # the pool's reset tries DISCARD ALL, or discards the connection
         mark_finished(conn)

@@ -9,8 +9,6 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from psycopg import AsyncCursor
-
 from adapters.postgres.gateway import DatabaseGateway
 from adapters.postgres.pool import AsyncConn, context_binding
 from domain.model import QueryResult, UserId
@@ -143,16 +141,11 @@ class PsycopgSalesQueryExecutor(SalesQueryExecutor):
             statement = bounded_sql(query.sql, self._max_result_bytes, row_limit)
             leading = _BOUNDED_LEADING
 
-        async def read(cursor: AsyncCursor[Any]
-                       ) -> tuple[tuple[str, ...], tuple[tuple[object, ...], ...], str | None]:
-            columns = tuple(d.name for d in (cursor.description or ())[leading:])  # not zava_*
-            rows, reason = self._collect(await cursor.fetchall(), max_rows, leading)
-            return columns, rows, reason
-
-        columns, rows, reason = await self._gateway.query(
-            self.OPERATION, user_id, statement, read, fingerprint=query.fingerprint)
+        result = await self._gateway.query(
+            self.OPERATION, user_id, statement, fingerprint=query.fingerprint)
+        rows, reason = self._collect(result.rows, max_rows, leading)
         return QueryResult(
-            columns=columns,
+            columns=result.columns[leading:],  # not the wrapper's zava_*
             rows=rows,
             truncated=reason is not None,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 3),

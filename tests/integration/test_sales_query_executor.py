@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import psycopg
 import pytest
 
 from adapters.demodata.reference import USERS
-from adapters.postgres.gateway import DatabaseGateway, pipelined
+from adapters.postgres.gateway import DatabaseGateway
 from adapters.postgres.pool import make_query_pool
 from adapters.postgres.sales_query import PsycopgSalesQueryExecutor
 from adapters.postgres.startup_checks import QUERY_ROLE_TEMP_FILE_LIMIT
@@ -136,31 +134,6 @@ async def test_a_users_bad_sql_logs_no_driver_warning(
     with caplog.at_level("WARNING"), pytest.raises((ValidationError, QueryTimeoutError)):
         await run(short, sql)
     assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
-
-
-@pytest.mark.parametrize("failing", [
-    "DECLARE c NO SCROLL CURSOR FOR SELECT no_such_column FROM pg_class",
-    "SELECT 1 / 0",
-])
-async def test_a_statement_error_read_inside_the_pipeline_is_raised_once(
-    database: DatabaseEndpoints, failing: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The server answers before the next statement is sent, so psycopg reads the error inside
-    the block (the timing that made it log a warning when the pipeline then ended)."""
-    async def answered_before_the_next_statement(conn: psycopg.AsyncConnection) -> None:
-        cursor = conn.cursor()
-        async with pipelined(conn):
-            await cursor.execute("BEGIN READ ONLY")
-            await cursor.execute(failing)
-            await asyncio.sleep(0.2)
-            await cursor.execute("SELECT 1")
-
-    async with await psycopg.AsyncConnection.connect(database.admin_url) as conn:
-        with caplog.at_level("WARNING"), pytest.raises(psycopg.Error) as raised:
-            await answered_before_the_next_statement(conn)
-    assert [r.getMessage() for r in caplog.records if r.name.startswith("psycopg")] == []
-    # the statement's own error, not the pipeline's "aborted" that followed it
-    assert isinstance(raised.value, psycopg.errors.UndefinedColumn | psycopg.errors.DivisionByZero)
 
 
 async def test_values_and_names_are_untouched_by_the_in_database_size_cap(
