@@ -41,7 +41,7 @@ from adapters.postgres.pool import (
     suspect_every_connection,
 )
 from adapters.postgres.request_context import PROPAGATE_CONTEXT, ContextSigner
-from adapters.postgres.round_trip import ResultRows, Statement, round_trip, simple_query
+from adapters.postgres.round_trip import ResultRows, Statement, round_trip, settle, unsettled
 from adapters.postgres.user_limit import UserConcurrencyLimit
 from domain.errors import ServiceUnavailableError
 from domain.model import UserId
@@ -55,6 +55,7 @@ log = logging.getLogger("zava.db")
 # (pg_stat_activity, logs) where another session of the same role could read it.
 _BEGIN_READ_ONLY = Statement("BEGIN READ ONLY")
 _BEGIN_READ_WRITE = Statement("BEGIN READ WRITE")
+_ROLLBACK = Statement("ROLLBACK")
 _SET_QUERY_CONTEXT = (
     "SELECT set_config('zava.context', $1, true),"
     " set_config('statement_timeout', $2, true),"
@@ -348,8 +349,10 @@ class DatabaseGateway:
         PostgreSQL's own portal work."""
         wait = self._outage_wait_s if outage_wait_s is None else outage_wait_s
         async with self._connection(self._pool, wait) as conn:
-            yield await round_trip(conn, [
-                *self._opening(conn, user_id, self.model_sql_timeout_s), Statement(statement)])
+            yield await round_trip(
+                conn, [*self._opening(conn, user_id, self.model_sql_timeout_s),
+                       Statement(statement)],
+                then=self._end_of_request(TransactionStatus.INTRANS))
 
     def _opening(self, conn: AsyncConn, user_id: UserId | None, statement_timeout_s: float
                  ) -> list[Statement]:
@@ -378,25 +381,29 @@ class DatabaseGateway:
             yield conn
             await conn.execute("COMMIT")
 
-    # What ends every request as its connection goes back to the pool, in one round trip with
-    # the ROLLBACK (simple query protocol: no parameters, so the statements travel together):
-    # DISCARD ALL as PostgreSQL documents it, step by step, because DISCARD ALL itself may not
-    # run in the implicit transaction of a multi-statement query. The pool's reset is then
-    # skipped (see pool._reset).
-    DISCARD_SESSION_STATE = (
-        "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; UNLISTEN *;"
-        " SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES"
-    )
+    # What ends every request, in the pipeline segments after its own (round_trip's `then`):
+    # ROLLBACK, then the session's reset (DISCARD ALL: it may not run inside a transaction
+    # block, hence a segment of its own). The pool's reset is then skipped (see pool._reset).
+    SESSION_RESET = "DISCARD ALL"
+
+    def _end_of_request(self, status: int) -> list[list[Statement]]:
+        reset = [Statement(self.SESSION_RESET)]
+        return [[_ROLLBACK], reset] if status in _OPEN else [reset]
 
     async def finish(self, conn: AsyncConn) -> None:
-        """The request is over: roll back whatever is open and discard the session state.
-        A broken connection is left to the pool, which discards it."""
-        status = conn.info.transaction_status
-        if conn.closed or status not in (*_OPEN, TransactionStatus.IDLE):
+        """The request is over: roll back whatever is open and discard the session state
+        (sent with the request's own statements by result_session: then only their results
+        are read here). A broken connection is left to the pool, which discards it."""
+        if conn.closed:
             return
-        rollback = "ROLLBACK; " if status in _OPEN else ""
         try:
-            await simple_query(conn, rollback + self.DISCARD_SESSION_STATE)
+            if not unsettled(conn):
+                status = conn.info.transaction_status
+                if status not in (*_OPEN, TransactionStatus.IDLE):
+                    return
+                await round_trip(conn, (), then=self._end_of_request(status))
+            await settle(conn)
         except psycopg.Error:
             return  # the pool's reset tries DISCARD ALL, or discards the connection
-        mark_finished(conn)
+        if conn.info.transaction_status == TransactionStatus.IDLE:
+            mark_finished(conn)

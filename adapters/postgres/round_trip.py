@@ -7,7 +7,11 @@ tight loop: 270 µs against 70 µs for the same messages sent here), about a fif
 cache-off call: psycopg flushes and polls the socket as each statement is queued and keeps a
 result queue per statement. Here the statements are queued with libpq's own calls
 (`psycopg.pq`, psycopg's documented libpq wrapper), sent with one flush, and their results read
-as they arrive, on the connection's socket through the event loop.
+as they arrive, on the connection's socket through the event loop. What ends the request
+(ROLLBACK, DISCARD ALL) can ride along in later pipeline segments of the same write
+(`then`): the caller gets its rows at the first segment's end, and `settle` reads the rest
+before the connection is used again (in the gateway, in the background, as the connection
+goes back to the pool).
 
 Only what the gateway needs: text parameters, text results, and the last statement's rows
 loaded with psycopg's own `Transformer`, so values have the same Python types as a cursor's.
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -57,45 +62,66 @@ class ResultRows:
     rows: list[tuple[Any, ...]]
 
 
-async def round_trip(conn: psycopg.AsyncConnection[Any], statements: Sequence[Statement]
-                     ) -> ResultRows:
-    """Send `statements` in one pipeline (one Sync: the server runs them as one implicit
-    transaction unless they open their own) and return the last one's rows. The connection
-    must be idle (no statement of its own in flight)."""
+# Connections whose round trip sent more segments than it read (round_trip's `then`), and how
+# many: their results are read by `settle`, before the connection is used again.
+_UNREAD_SEGMENTS: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], int] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def round_trip(conn: psycopg.AsyncConnection[Any], statements: Sequence[Statement], *,
+                     then: Sequence[Sequence[Statement]] = ()) -> ResultRows:
+    """Send `statements` in one pipeline segment (one Sync: the server runs them as one
+    implicit transaction unless they open their own) and return the last one's rows. The
+    connection must be idle (no statement of its own in flight).
+
+    `then`: more segments, each with its own Sync, sent in the same write but not waited
+    for: what ends the request (its ROLLBACK, the session's reset) rides along with it
+    instead of costing a round trip of its own. Their results are read by `settle`, which
+    must run before the connection is used again."""
     pgconn = conn.pgconn
     encoding = conn.info.encoding
     results: list[pq.abc.PGresult] = []
     pgconn.enter_pipeline_mode()
     try:
-        for statement in statements:
-            pgconn.send_query_params(
-                statement.sql.encode(encoding),
-                [None if p is None else p.encode(encoding) for p in statement.params] or None)
-        pgconn.pipeline_sync()
+        for segment in (statements, *then):
+            for statement in segment:
+                pgconn.send_query_params(
+                    statement.sql.encode(encoding),
+                    [None if p is None else p.encode(encoding) for p in statement.params]
+                    or None)
+            pgconn.pipeline_sync()
         await _flush(pgconn)
         results = await _results_until_sync(pgconn)
-        pgconn.exit_pipeline_mode()
+        if then:
+            _UNREAD_SEGMENTS[conn] = len(then)
+        else:
+            pgconn.exit_pipeline_mode()
     except BaseException:
         await _abandon(conn)
         raise
     return _last_rows(conn, results, encoding)
 
 
-async def simple_query(conn: psycopg.AsyncConnection[Any], sql: str) -> None:
-    """`sql` (one or more statements, no parameters) through the simple query protocol, its
-    results read and dropped; the first error raised as psycopg's."""
+def unsettled(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether `conn` has segments of a round trip whose results `settle` has yet to read."""
+    return conn in _UNREAD_SEGMENTS
+
+
+async def settle(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Read the results of the segments round_trip sent after its first (`then`) and leave
+    pipeline mode; the first error among them raised as psycopg's."""
+    pending = _UNREAD_SEGMENTS.pop(conn, 0)
+    if not pending:
+        return
     pgconn = conn.pgconn
-    pgconn.send_query(sql.encode(conn.info.encoding))
     failed: pq.abc.PGresult | None = None
     try:
-        await _flush(pgconn)
-        while True:
-            await _readable_result(pgconn)
-            result = pgconn.get_result()
-            if result is None:
-                break
-            if failed is None and result.status not in _OK:
-                failed = result
+        for _ in range(pending):
+            for result in await _results_until_sync(pgconn):
+                if failed is None and result.status not in _OK:
+                    failed = result
+        pgconn.exit_pipeline_mode()
     except BaseException:
         await _abandon(conn)
         raise
@@ -150,8 +176,8 @@ def _last_rows(conn: psycopg.AsyncConnection[Any], results: list[pq.abc.PGresult
     for result in results:  # the first failure is the cause; those after it were aborted
         if result.status not in _OK:
             raise _error(conn.pgconn, result, encoding)
-    last = results[-1]
-    if last.status != _ExecStatus.TUPLES_OK:
+    last = results[-1] if results else None
+    if last is None or last.status != _ExecStatus.TUPLES_OK:
         return ResultRows((), [])
     columns = tuple((last.fname(i) or b"").decode(encoding) for i in range(last.nfields))
     transformer = Transformer.from_context(conn)
@@ -173,6 +199,7 @@ async def _abandon(conn: psycopg.AsyncConnection[Any]) -> None:
     """The round trip did not finish (cancelled, or the connection failed): ask the server to
     cancel what may still run, then close the connection, whose protocol state is unknown.
     The pool replaces a closed connection."""
+    _UNREAD_SEGMENTS.pop(conn, None)
     if conn.closed:
         return
     try:

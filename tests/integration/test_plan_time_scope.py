@@ -107,7 +107,7 @@ async def prepared_plan_without_discard_all(
     class SettingsOnlyDatabase(DatabaseGateway):
         # DatabaseGateway discards the session state as each request ends; this one only resets
         # the settings, like the misconfigured pool
-        DISCARD_SESSION_STATE = "RESET ALL"
+        SESSION_RESET = "RESET ALL"
 
     misconfigured = AsyncConnectionPool(
         database.query_url, min_size=1, max_size=1, open=False,

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 
-from adapters.postgres.round_trip import Statement, round_trip, simple_query
+from adapters.postgres.round_trip import Statement, round_trip, settle, unsettled
 from ports.database_server import DatabaseEndpoints
 
 pytestmark = [pytest.mark.anyio, pytest.mark.integration]
@@ -51,7 +51,7 @@ async def test_parameters_travel_as_text_and_null(conn: psycopg.AsyncConnection)
     ])
     assert result.rows == [("tést ✓ $2 %s ' --", True, 42)]
     assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
-    await simple_query(conn, "ROLLBACK")
+    await round_trip(conn, [Statement("ROLLBACK")])
     assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
 
@@ -72,7 +72,7 @@ async def test_the_first_failed_statement_raises_its_own_error_once(
     assert [r for r in caplog.records if r.name.startswith(("psycopg", "zava"))] == []
     # the pipeline ended: the connection is in the failed transaction, and usable after it
     assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
-    await simple_query(conn, "ROLLBACK")
+    await round_trip(conn, [Statement("ROLLBACK")])
     assert (await round_trip(conn, [Statement("SELECT 7")])).rows == [(7,)]
 
 
@@ -84,14 +84,43 @@ async def test_a_second_statement_in_one_text_is_refused(conn: psycopg.AsyncConn
     assert (await round_trip(conn, [Statement("SELECT 2")])).rows == [(2,)]
 
 
-async def test_simple_query_runs_every_statement_and_raises_the_first_error(
+async def test_later_segments_ride_along_and_are_settled_afterwards(
     conn: psycopg.AsyncConnection,
 ) -> None:
-    await simple_query(conn, "SET application_name = 'one'; SET application_name = 'two'")
-    assert (await round_trip(conn, [Statement("SHOW application_name")])).rows == [("two",)]
-    with pytest.raises(psycopg.errors.DivisionByZero):
-        await simple_query(conn, "SELECT 1; SELECT 1 / 0; SELECT 3")
+    """What ends a request travels with it: the rows come back after the first segment, the
+    ROLLBACK and DISCARD ALL (a segment of its own: not allowed in a transaction block) are
+    read by settle, which leaves the connection idle, its session state discarded."""
+    await round_trip(conn, [Statement("SET application_name = 'left behind'")])
+    result = await round_trip(
+        conn, [Statement("BEGIN READ ONLY"), Statement("SELECT 41 + 1")],
+        then=[[Statement("ROLLBACK")], [Statement("DISCARD ALL")]])
+    assert result.rows == [(42,)]
+    assert unsettled(conn)
+    await settle(conn)
+    assert not unsettled(conn)
     assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert (await round_trip(conn, [Statement("SHOW application_name")])).rows != [
+        ("left behind",)]
+    await settle(conn)  # nothing left: nothing to do
+
+
+async def test_a_failed_first_segment_leaves_the_later_ones_to_settle(
+    conn: psycopg.AsyncConnection,
+) -> None:
+    """A Sync ends the aborted segment: the ROLLBACK after it still runs."""
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        await round_trip(conn, [Statement("BEGIN READ ONLY"), Statement("SELECT 1 / 0")],
+                         then=[[Statement("ROLLBACK")]])
+    await settle(conn)
+    assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+async def test_settle_raises_a_later_segments_error(conn: psycopg.AsyncConnection) -> None:
+    await round_trip(conn, [Statement("SELECT 1")],
+                     then=[[Statement("SELECT 1 / 0")], [Statement("SELECT 2")]])
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        await settle(conn)
+    assert (await round_trip(conn, [Statement("SELECT 3")])).rows == [(3,)]
 
 
 async def test_a_result_larger_than_the_socket_buffers_arrives_whole(
