@@ -45,7 +45,10 @@ class ContextSigner:
     def __init__(self, key: bytes) -> None:
         if len(key) != 64:
             raise ConfigurationError("the request-context key must be 64 bytes (128 hex digits)")
-        self._key = key
+        # The key's HMAC state, made once: each signature copies it instead of setting the key
+        # up again (hmac.digest fetches the digest from OpenSSL's provider on every call,
+        # ~20 us per tool call in the server against ~2 us for a copy).
+        self._keyed = hmac.new(key, digestmod="sha256")
 
     def sign(self, purpose: Purpose, subject: str, backend_pid: int) -> str:
         """`subject` travels hex-encoded (UTF-8): a user id may contain `|` (Auth0's
@@ -53,8 +56,9 @@ class ContextSigner:
         issued_ms = time.time_ns() // 1_000_000
         encoded = subject.encode().hex()
         message = f"v2|{purpose}|{encoded}|{backend_pid}|{issued_ms}|{secrets.token_hex(16)}"
-        signature = hmac.digest(self._key, message.encode(), "sha256").hex()  # one C call
-        return f"{message}|{signature}"
+        mac = self._keyed.copy()
+        mac.update(message.encode())
+        return f"{message}|{mac.hexdigest()}"
 
     @classmethod
     def from_hex(cls, value: str) -> ContextSigner:

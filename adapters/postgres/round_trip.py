@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import pq
+from psycopg import abc, pq
 from psycopg.adapt import Transformer
 from psycopg.errors import error_from_result
 
@@ -65,6 +65,11 @@ class ResultRows:
 # Connections whose round trip sent more segments than it read (round_trip's `then`), and how
 # many: their results are read by `settle`, before the connection is used again.
 _UNREAD_SEGMENTS: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], int] = (
+    weakref.WeakKeyDictionary()
+)
+
+# The loaders of each connection's results (psycopg's Transformer, made from its adapters).
+_TRANSFORMERS: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], abc.Transformer] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -137,7 +142,12 @@ async def _flush(pgconn: pq.abc.PGconn) -> None:
 
 
 async def _readable_result(pgconn: pq.abc.PGconn) -> None:
-    """Wait until get_result() will not block."""
+    """Wait until get_result() will not block. What the server already sent is read first:
+    the segments `settle` reads have usually arrived by then, and a wait for the socket costs
+    two epoll registrations and a turn of the event loop."""
+    if not pgconn.is_busy():
+        return
+    pgconn.consume_input()
     if not pgconn.is_busy():
         return
     loop = asyncio.get_running_loop()
@@ -180,7 +190,9 @@ def _last_rows(conn: psycopg.AsyncConnection[Any], results: list[pq.abc.PGresult
     if last is None or last.status != _ExecStatus.TUPLES_OK:
         return ResultRows((), [])
     columns = tuple((last.fname(i) or b"").decode(encoding) for i in range(last.nfields))
-    transformer = Transformer.from_context(conn)
+    transformer = _TRANSFORMERS.get(conn)
+    if transformer is None:  # one per connection, as a psycopg cursor keeps one
+        transformer = _TRANSFORMERS[conn] = Transformer.from_context(conn)
     transformer.set_pgresult(last)
     return ResultRows(columns, transformer.load_rows(0, last.ntuples, tuple))
 

@@ -63,6 +63,17 @@ def test_a_signed_context_is_honoured(conn: psycopg.Connection, signer: ContextS
     assert stores_seen(conn, signer.sign("query", str(HEAD_OFFICE.user_id), pid)) == 8
 
 
+def test_every_signature_from_one_signer_is_honoured(
+    conn: psycopg.Connection, signer: ContextSigner,
+) -> None:
+    """The signer copies one keyed HMAC state per signature: signing must not change it."""
+    pid = backend(conn)
+    contexts = [signer.sign("query", str(user.user_id), pid)
+                for user in (SEATTLE, HEAD_OFFICE, SEATTLE, HEAD_OFFICE)]
+    assert len(set(contexts)) == 4  # each with its own nonce
+    assert [stores_seen(conn, c) for c in contexts] == [1, 8, 1, 8]
+
+
 def test_no_context_sees_nothing(conn: psycopg.Connection) -> None:
     assert stores_seen(conn, None) == 0
 
