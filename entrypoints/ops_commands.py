@@ -1,7 +1,9 @@
 """`zava-mcp health` and `zava-mcp demo`: operator commands that run the real server in process.
 
 `health` opens the serving pool and reports database, embeddings and cache separately (exit 0
-only if all are ok). `demo` is a scripted tour through a real MCP client (the SDK's in-process
+only if all are ok). Unlike `/health`, it waits for the embedding provider's answer (after
+loading a local model), so its `embeddings` is `ok (…)`, `failed (…)` or `not configured`,
+never `checking`. `demo` is a scripted tour through a real MCP client (the SDK's in-process
 Client over the same server `serve` runs): three users ask the same questions and get
 different answers, because the database limits each to their own stores.
 """
@@ -55,7 +57,7 @@ async def _check_health(settings: Settings) -> Health:
         if embeddings is not None:
             with anyio.move_on_after(EMBEDDINGS_LOAD_TIMEOUT_S), contextlib.suppress(Exception):
                 await embeddings.warm_up()  # a local model loads in seconds
-        return await checker.check()
+        return await checker.check(wait_for_embeddings=True)  # one shot: no "checking"
     finally:
         if embeddings is not None:
             await embeddings.aclose()

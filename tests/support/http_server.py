@@ -49,15 +49,20 @@ def free_port() -> int:
 
 
 def wait_healthy(base_url: str, timeout_s: float = 60.0) -> None:
+    """Until /health answers 200 with its embeddings check answered (`ok` or `failed`, not
+    `checking`): a probe no longer waits for that check, which loads a local model first, and
+    what a test measures must not include the load, nor a check running on into it."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            if httpx2.get(base_url + "/health", timeout=2).status_code == 200:
+            response = httpx2.get(base_url + "/health", timeout=2)
+            if response.status_code == 200 and not response.json()["embeddings"].startswith(
+                    "checking ("):
                 return
         except httpx2.TransportError:
             pass
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{base_url}/health never answered 200")
+            raise TimeoutError(f"{base_url}/health never answered 200 with embeddings checked")
         time.sleep(0.1)
 
 
