@@ -35,7 +35,6 @@ from entrypoints import http_workers
 from entrypoints.authenticated_post import add_authenticated_post
 from entrypoints.container import Container
 from entrypoints.fixed_user import FixedUser, LoopbackOnly, fixed_user_server
-from entrypoints.handshake_exchange import HandshakeEraExchange
 from entrypoints.health import HealthChecker
 from entrypoints.http_auth import (
     AuthRefusals,
@@ -47,6 +46,7 @@ from entrypoints.http_auth import (
 )
 from entrypoints.mcp.server import build_server
 from entrypoints.settings import Settings, load_settings
+from entrypoints.single_exchange import SingleExchange
 
 log = logging.getLogger("zava.http")
 
@@ -105,7 +105,7 @@ def build_http_app(
     *,
     jwt_config: JwtConfig | None = None,
     fixed_user: FixedUser | None = None,
-    handshake_exchange: bool = True,
+    single_exchange: bool = True,
     authenticated_post: bool = True,
 ) -> Starlette:
     """The ASGI app: `/mcp` (auth required), `/.well-known/oauth-protected-resource/mcp`,
@@ -119,9 +119,10 @@ def build_http_app(
     With `fixed_user` (`--insecure-fixed-user`, loopback only: entrypoints/fixed_user.py) there
     is no auth: every request is served as that user, and MCP only under its per-start path.
 
-    `handshake_exchange` (off only in tests comparing with the SDK's own path): handshake-era
-    stateless requests answered without a per-request transport
-    (entrypoints/handshake_exchange.py). `authenticated_post` (likewise): a POST whose token
+    `single_exchange` (off only in tests comparing with the SDK's own path): stateless requests
+    of either protocol era answered by the SDK's single-exchange driver in the request's own
+    task, without the SDK's per-request transport or envelope models
+    (entrypoints/single_exchange.py). `authenticated_post` (likewise): a POST whose token
     is accepted skips the layers only a refused request needs
     (entrypoints/authenticated_post.py)."""
     base_url = base_url_for(settings, host, port)
@@ -146,8 +147,8 @@ def build_http_app(
         max_request_body_size=settings.http_max_body_bytes,
         transport_security=transport_security_for(settings, host, port),
     )
-    if handshake_exchange:
-        _serve_handshake_era_in_request_task(server, container)
+    if single_exchange:
+        _serve_requests_in_their_own_task(server, container)
     if fixed_user is not None:
         app.add_middleware(LoopbackOnly)  # outermost: before anything else runs
     else:
@@ -160,14 +161,14 @@ def build_http_app(
     return app
 
 
-def _serve_handshake_era_in_request_task(server: MCPServer, container: Container) -> None:
-    """Put HandshakeEraExchange between the SDK's body-size limit and its session manager (so
+def _serve_requests_in_their_own_task(server: MCPServer, container: Container) -> None:
+    """Put SingleExchange between the SDK's body-size limit and its session manager (so
     auth, the Host/Origin checks and the limit still come first). The lifespan state the SDK
     gives handlers is what our lifespan yields: the container (entrypoints/mcp/server.py)."""
     manager = server.session_manager
     limit = manager.asgi_app
-    limit.app = HandshakeEraExchange(limit.app, manager.app, manager.security_settings,
-                                     lifespan_state=container)
+    limit.app = SingleExchange(limit.app, manager.app, manager.security_settings,
+                               lifespan_state=container)
 
 
 def _bearer_token_server(container: Container, settings: Settings, host: str, base_url: str,

@@ -16,7 +16,7 @@ import pytest
 from mcp.server.auth.middleware import bearer_auth
 
 from ports.database_server import DatabaseEndpoints
-from tests.e2e.test_handshake_exchange import REQUESTS, timeless
+from tests.e2e.test_single_exchange import REQUESTS, timeless
 from tests.support.http_server import RunningServer, serve_with_secret
 
 pytestmark = pytest.mark.e2e

@@ -1,8 +1,9 @@
-"""Handshake-era stateless POSTs answered without a per-request transport
-(entrypoints/handshake_exchange.py) get the answers the SDK's own transport gives: the same
-HTTP status, content type and JSON body, request by request, from two real servers over the
-same database (one with the exchange, one without). And the exchange really is the path taken:
-a tools/call builds no SDK transport."""
+"""Stateless POSTs of either protocol era answered in the request's own task
+(entrypoints/single_exchange.py) get the answers the SDK's own entries give: the same HTTP
+status, content type and JSON body, request by request, from two real servers over the same
+database (one with the exchange, one without). And the exchange really is the path taken: a
+handshake-era tools/call builds no SDK transport, a 2026-07-28 one does not reach the SDK's
+modern entry."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 import httpx2
 import jwt
 import pytest
-from mcp.server import streamable_http
+from mcp.server import streamable_http, streamable_http_manager
 
 from ports.database_server import DatabaseEndpoints
 from tests.support.http_server import RunningServer, serve_with_secret
@@ -31,7 +32,7 @@ def _servers(database: DatabaseEndpoints, tmp_path_factory: pytest.TempPathFacto
              exchange: bool) -> Iterator[RunningServer]:
     with serve_with_secret(database, tmp_path_factory.mktemp("exchange"), SECRET, pool_max=2,
                            settings={"cache_ttl_s": 0},
-                           app={"handshake_exchange": exchange}) as running:
+                           app={"single_exchange": exchange}) as running:
         yield running
 
 
@@ -140,3 +141,96 @@ def test_a_tool_call_builds_no_transport(with_exchange: RunningServer, sdk_only:
     assert httpx2.post(sdk_only.mcp_url, json=body, headers=headers,
                        timeout=30).status_code == 200
     assert len(built) == 1  # the counter works: the SDK's path builds one per POST
+
+
+MODERN = "2026-07-28"
+ENVELOPE = {"io.modelcontextprotocol/protocolVersion": MODERN,
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1"}}
+NAME_PARAMS = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+
+
+def modern(request: dict[str, Any], *, envelope: dict[str, Any] | None = ENVELOPE,
+           routing: bool = True) -> tuple[dict[str, Any], dict[str, str]]:
+    """A 2026-07-28 body (its params carrying the envelope in `_meta`) and its routing
+    headers, as the SDK's client sends them."""
+    params = dict(request.get("params") or {})
+    if envelope is not None:
+        params["_meta"] = envelope
+    headers = {"MCP-Protocol-Version": MODERN}
+    if routing:
+        headers["Mcp-Method"] = request["method"]
+        name = params.get(NAME_PARAMS.get(request["method"], ""), None)
+        if isinstance(name, str):
+            headers["Mcp-Name"] = name
+    return {"jsonrpc": "2.0", "id": 7, "method": request["method"], "params": params}, headers
+
+
+def _both(with_exchange: RunningServer, sdk_only: RunningServer, body: Any,
+          headers: dict[str, str]) -> tuple[httpx2.Response, httpx2.Response]:
+    all_headers = {**HEADERS, "Authorization": f"Bearer {_token()}", **headers}
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    ours, theirs = (httpx2.post(server.mcp_url, content=content, headers=all_headers, timeout=30)
+                    for server in (with_exchange, sdk_only))
+    return ours, theirs
+
+
+@pytest.mark.parametrize("name", [n for n in REQUESTS if n != "initialize"])
+def test_a_2026_07_28_answer_is_the_sdks(with_exchange: RunningServer, sdk_only: RunningServer,
+                                         name: str) -> None:
+    ours, theirs = _both(with_exchange, sdk_only, *modern(REQUESTS[name]))
+    assert ours.status_code == theirs.status_code
+    assert ours.headers["content-type"] == theirs.headers["content-type"]
+    assert timeless(ours) == timeless(theirs)
+
+
+def _modern_cases() -> dict[str, tuple[Any, dict[str, str]]]:
+    call = _call("execute_sales_query", {"postgresql_query": "SELECT 1 AS one"})
+    body, headers = modern(call)
+    other_version = {**ENVELOPE, "io.modelcontextprotocol/protocolVersion": "2025-11-25"}
+    return {
+        "no envelope": modern(call, envelope=None),
+        "an envelope without capabilities": modern(call, envelope={
+            "io.modelcontextprotocol/protocolVersion": MODERN}),
+        "no routing headers": modern(call, routing=False),
+        "a method header the body contradicts": (body, {**headers, "Mcp-Method": "tools/list"}),
+        "a name header the body contradicts": (body, {**headers, "Mcp-Name": "whoami"}),
+        "an envelope of another version": modern(call, envelope=other_version),
+        "an Mcp-Param header": (body, {**headers, "Mcp-Param-Max-Rows": "1"}),
+        "a notification": ({"jsonrpc": "2.0", "method": "notifications/initialized",
+                            "params": {"_meta": ENVELOPE}}, {"MCP-Protocol-Version": MODERN}),
+        "a batch": ([body], headers),
+        "not JSON": (b"{nope", headers),
+        "a listen stream": modern({"method": "subscriptions/listen", "params": {}}),
+        "an unknown version": (body, {**headers, "MCP-Protocol-Version": "2099-01-01"}),
+    }
+
+
+@pytest.mark.parametrize("case", list(_modern_cases()))
+def test_what_the_sdks_modern_ladder_refuses_it_still_answers(
+    with_exchange: RunningServer, sdk_only: RunningServer, case: str,
+) -> None:
+    ours, theirs = _both(with_exchange, sdk_only, *_modern_cases()[case])
+    assert (ours.status_code, ours.headers.get("content-type")) == \
+        (theirs.status_code, theirs.headers.get("content-type")), case
+    if ours.content and ours.headers.get("content-type") == "application/json":
+        assert timeless(ours) == timeless(theirs), case
+    else:
+        assert ours.content == theirs.content, case
+
+
+def test_a_2026_07_28_tool_call_skips_the_sdks_modern_entry(
+    with_exchange: RunningServer, sdk_only: RunningServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    entered = []
+    original = streamable_http_manager.handle_modern_request
+
+    async def counting(*args: Any, **kwargs: Any) -> None:
+        entered.append(args)
+        await original(*args, **kwargs)
+
+    monkeypatch.setattr(streamable_http_manager, "handle_modern_request", counting)
+    ours, theirs = _both(with_exchange, sdk_only, *modern(REQUESTS["whoami"]))
+    assert ours.status_code == theirs.status_code == 200
+    assert '"isError":false' in ours.text
+    assert len(entered) == 1  # the SDK-only server's: the counter works
