@@ -160,7 +160,7 @@ def modern(request: dict[str, Any], *, envelope: dict[str, Any] | None = ENVELOP
     headers = {"MCP-Protocol-Version": MODERN}
     if routing:
         headers["Mcp-Method"] = request["method"]
-        name = params.get(NAME_PARAMS.get(request["method"], ""), None)
+        name = params.get(NAME_PARAMS.get(request["method"], ""))
         if isinstance(name, str):
             headers["Mcp-Name"] = name
     return {"jsonrpc": "2.0", "id": 7, "method": request["method"], "params": params}, headers
