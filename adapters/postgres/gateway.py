@@ -401,6 +401,8 @@ class DatabaseGateway:
                 status = conn.info.transaction_status
                 if status not in (*_OPEN, TransactionStatus.IDLE):
                     return
+                # all in later segments (the first is empty): settle reads every result
+                # before it raises the first error, so the connection leaves pipeline mode
                 await round_trip(conn, (), then=self._end_of_request(status))
             await settle(conn)
         except psycopg.Error:
