@@ -7,13 +7,15 @@ import asyncio
 import logging
 import time
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
 from psycopg.rows import TupleRow
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from tenacity import (
     AsyncRetrying,
     before_sleep_log,
@@ -73,11 +75,14 @@ async def retry_on_broken_connection(
 _CONTEXT_BINDING: weakref.WeakKeyDictionary[AsyncConn, tuple[int, bool]] = (
     weakref.WeakKeyDictionary()
 )
+# When each connection was opened (QueryPool keeps to the pool's max_lifetime and drain()).
+_OPENED_AT: weakref.WeakKeyDictionary[AsyncConn, float] = weakref.WeakKeyDictionary()
 
 
 async def configure_query_connection(conn: AsyncConn) -> None:
     # Autocommit so the pool's reset can run DISCARD ALL outside a transaction; every request
     # opens its own explicit transaction anyway.
+    _OPENED_AT[conn] = time.monotonic()
     await conn.set_autocommit(True)
     cur = await conn.execute(BINDING_QUERY)
     pid, on_citus = await cur.fetchone() or (conn.info.backend_pid, False)
@@ -202,6 +207,207 @@ def reconnecting_connection(reachability: Reachability, *, give_up_s: float = 30
     return ReconnectingConnection
 
 
+
+# How long a finished connection may wait on QueryPool's warm stack before it goes back to the
+# pool proper (where max_idle, the pool's statistics and its checks apply to it again).
+WARM_IDLE_S = 1.0
+
+
+class QueryPool(AsyncConnectionPool[AsyncConn]):
+    """psycopg_pool's pool with a stack of warm connections in front of it.
+
+    A connection whose request ended cleanly (DatabaseGateway.finish rolled it back and ran
+    DISCARD ALL: `mark_finished`) goes to the next client waiting for one, or onto the stack,
+    and the next checkout takes the one returned last. psycopg's pool hands its connections out
+    first in, first out and returns each through a task of its worker (to run the reset, here
+    already done); measured in a tight loop of gateway queries, the stack saved ~0.1 ms of the
+    server's CPU per call and ~0.08 ms of PostgreSQL's (the same few backends stay hot instead
+    of all of them taking turns). The connections taken from the pool proper (`_held`: on the
+    stack or out) never exceed max_size; a checkout that finds the stack empty and all of them
+    out waits for the next one returned, within the pool's timeout. Everything else is the
+    pool's:
+
+    - a connection not cleanly finished, one past max_lifetime or opened before the last
+      drain(), and any connection while the pool is closing go back through the pool, which
+      resets, replaces or closes it (and a client waiting here then asks the pool);
+    - while a checkout is inside the pool's own getconn (growing the pool, or waiting for a
+      connection it is replacing), returned connections go to the pool too, which hands them
+      to that client;
+    - a connection unused on the stack for WARM_IDLE_S goes back to the pool, so its idle
+      shrinking and statistics hold (available connections include the stack);
+    - drain() and check() first hand the stack back to the pool; close() closes the stack's
+      connections once the pool is closed.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._warm: deque[tuple[AsyncConn, float]] = deque()  # (connection, since), newest last
+        self._held = 0  # taken from the pool proper: on the stack or out
+        self._clients: deque[asyncio.Future[AsyncConn | None]] = deque()  # waiting here
+        self._in_pool_getconn = 0
+        self._warm_drained_at = 0.0
+        self._cooling: asyncio.TimerHandle | None = None
+        self._handing_back: set[asyncio.Task[None]] = set()
+
+    @property
+    def warm(self) -> int:
+        """How many finished connections wait on the stack."""
+        return len(self._warm)
+
+    async def getconn(self, timeout: float | None = None) -> AsyncConn:  # noqa: ASYNC109 (psycopg's signature)
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._warm and not self.closed:
+                return self._handed_out(self._unstack(self._warm.pop()))
+            if self._held < self.max_size or self.closed:
+                return await self._from_pool(deadline)
+            conn = await self._wait_for_return(deadline, timeout)
+            if conn is not None:
+                return self._handed_out(conn)
+            # None: a connection went back to the pool proper; ask again
+
+    @staticmethod
+    def _handed_out(conn: AsyncConn) -> AsyncConn:
+        _DISCARDED.discard(conn)  # its next return must be finished anew to be kept
+        return conn
+
+    async def _from_pool(self, deadline: float) -> AsyncConn:
+        self._held += 1
+        self._in_pool_getconn += 1
+        try:
+            return await super().getconn(max(0.0, deadline - time.monotonic()))
+        except BaseException:
+            self._held -= 1
+            raise
+        finally:
+            self._in_pool_getconn -= 1
+
+    async def _wait_for_return(self, deadline: float, patience_s: float) -> AsyncConn | None:
+        """The next connection returned cleanly, or None when one went back to the pool proper
+        instead (then ask the pool)."""
+        client: asyncio.Future[AsyncConn | None] = asyncio.get_running_loop().create_future()
+        self._clients.append(client)
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await client
+        except BaseException as error:
+            if client.done() and not client.cancelled():
+                # handed over as this wait ended (timed out, cancelled): pass it on
+                handed = client.result()
+                if handed is None:
+                    self._wake_one(None)
+                else:
+                    self._give(handed)
+            else:
+                self._clients.remove(client)
+            if isinstance(error, TimeoutError):
+                raise PoolTimeout(
+                    f"couldn't get a connection after {patience_s:.2f} sec") from None
+            raise
+
+    async def putconn(self, conn: AsyncConn) -> None:
+        if self._keeps_warm(conn):
+            self._give(conn)
+            return
+        self._held -= 1
+        await super().putconn(conn)
+        self._wake_one(None)  # a client waiting here may now get one from the pool proper
+
+    def _keeps_warm(self, conn: AsyncConn) -> bool:
+        opened = _OPENED_AT.get(conn)
+        return (
+            not self._in_pool_getconn and not self.closed and conn in _DISCARDED
+            and opened is not None and opened > self._warm_drained_at
+            and time.monotonic() - opened < self.max_lifetime
+            and not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE
+        )
+
+    def _give(self, conn: AsyncConn) -> None:
+        """To the first client still waiting, or onto the stack."""
+        if self._wake_one(conn):
+            return
+        now = time.monotonic()
+        # as psycopg's pool does for its idle connections: no reference from the connection
+        # back to the pool while it waits here, or an abandoned pool and its connections would
+        # be a cycle, closed only by the garbage collector's full pass (their server slots
+        # held until then)
+        conn._pool = None
+        self._warm.append((conn, now))
+        if self._cooling is None:
+            self._cooling = asyncio.get_running_loop().call_at(now + WARM_IDLE_S, self._cool)
+
+    def _unstack(self, entry: tuple[AsyncConn, float]) -> AsyncConn:
+        conn = entry[0]
+        conn._pool = self  # putconn checks where it came from
+        return conn
+
+    def _wake_one(self, conn: AsyncConn | None) -> bool:
+        while self._clients:
+            client = self._clients.popleft()
+            if not client.done():
+                client.set_result(conn)
+                return True
+        return False
+
+    def _cool(self) -> None:
+        """Hand the connections unused for WARM_IDLE_S back to the pool (oldest first)."""
+        self._cooling = None
+        now = time.monotonic()
+        while self._warm and now - self._warm[0][1] >= WARM_IDLE_S:
+            self._hand_back(self._unstack(self._warm.popleft()))
+        if self._warm:
+            self._cooling = asyncio.get_running_loop().call_at(
+                self._warm[0][1] + WARM_IDLE_S, self._cool)
+
+    def _hand_back(self, conn: AsyncConn) -> None:
+        self._held -= 1
+        self._wake_one(None)
+        task = asyncio.get_running_loop().create_task(super().putconn(conn))
+        self._handing_back.add(task)
+        task.add_done_callback(self._handing_back.discard)
+
+    async def _hand_back_all(self) -> None:
+        if self._cooling is not None:
+            self._cooling.cancel()
+            self._cooling = None
+        while self._warm:
+            self._held -= 1
+            await super().putconn(self._unstack(self._warm.popleft()))
+            self._wake_one(None)
+        if self._handing_back:
+            await asyncio.gather(*self._handing_back, return_exceptions=True)
+
+    async def drain(self) -> None:
+        self._warm_drained_at = time.monotonic()
+        await self._hand_back_all()  # then the pool proper closes them with its idle ones
+        await super().drain()
+
+    async def check(self) -> None:
+        await self._hand_back_all()
+        await super().check()
+
+    async def close(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 (psycopg's signature)
+        # The pool first, then the stack: handed to an open pool, a connection is returned by
+        # a task of its workers, which the pool's closing then discards without closing the
+        # connection; handed to a closed one, it is closed at once.
+        await super().close(timeout)
+        await self._hand_back_all()
+        while self._wake_one(None):  # clients waiting here ask the closed pool: refused
+            pass
+
+    def get_stats(self) -> dict[str, int]:
+        return self._with_warm(super().get_stats())
+
+    def pop_stats(self) -> dict[str, int]:
+        return self._with_warm(super().pop_stats())
+
+    def _with_warm(self, stats: dict[str, int]) -> dict[str, int]:
+        stats["pool_available"] = stats.get("pool_available", 0) + len(self._warm)
+        stats["requests_waiting"] = stats.get("requests_waiting", 0) + len(self._clients)
+        return stats
+
+
 def make_query_pool(
     url: str,
     *,
@@ -212,7 +418,7 @@ def make_query_pool(
     work_mem: str = "16MB",
     reachability: Reachability | None = None,
     name: str = "zava-query",
-) -> AsyncConnectionPool[AsyncConn]:
+) -> QueryPool:
     """One pool per process for the least-privileged query role. Not opened here: the entrypoint
     opens it explicitly (`await pool.open(wait=True)`) so no I/O happens at wiring time."""
     # search_path: the model writes unqualified retail names; pgvector's operators live in
@@ -222,7 +428,7 @@ def make_query_pool(
         f"-c default_transaction_read_only=on -c jit=off -c work_mem={work_mem}"
         " -c search_path=retail,public -c standard_conforming_strings=on"
     )
-    return AsyncConnectionPool(
+    return QueryPool(
         url,
         connection_class=reconnecting_connection(reachability or Reachability()),
         min_size=min_size,
