@@ -9,7 +9,7 @@ per call (its processes' user + system time over the level, from /proc) is the f
 contention disturbs least: calls/s and latency on a shared machine move with its load.
 
     .venv/bin/python bench/tool_overhead_ab.py --before 0694a7a [--rounds 3] [--clients 1,64]
-        [--eras 2025-11-25,2026-07-28]
+        [--eras 2025-11-25,2026-07-28] [--cache "cache off,cache hit"]
 
 writes bench/results/tool_overhead_ab_<revision>.{md,json}.
 """
@@ -26,23 +26,33 @@ import tempfile
 from pathlib import Path
 
 from _common import RESULTS, ROOT, bench_database, machine_description, machine_markdown
-from tool_overhead import ERAS, Level, bare_pool, free_port, start_server, tool_calls
+from tool_overhead import (
+    ERAS,
+    Level,
+    bare_pool,
+    free_port,
+    postmaster_pid,
+    start_server,
+    tool_calls,
+)
 
 CACHE = {"cache off": 0.0, "cache hit": 300.0}
 
 
 async def one_round(checkouts: dict[str, Path], data_dir: Path, query_url: str,
-                    clients: list[int], seconds: float, eras: list[str]
+                    clients: list[int], seconds: float, eras: list[str], caches: list[str]
                     ) -> list[tuple[str, str, Level]]:
-    measured = [("bare", "", level) for level in await bare_pool(query_url, clients, seconds)]
-    for cache, ttl in CACHE.items():
+    postgres = postmaster_pid(data_dir)
+    measured = [("bare", "", level)
+                for level in await bare_pool(query_url, clients, seconds, postgres)]
+    for cache in caches:
         for name, checkout in checkouts.items():
             port = free_port()
-            server = start_server(data_dir, port, ttl, checkout=checkout)
+            server = start_server(data_dir, port, CACHE[cache], checkout=checkout)
             try:
                 for era in eras:
                     for level in await tool_calls(port, server.pid, era, clients, seconds,
-                                                  ERAS[era]):
+                                                  ERAS[era], postgres):
                         measured.append((name, cache, level))
             finally:
                 server.send_signal(signal.SIGTERM)
@@ -54,6 +64,7 @@ def markdown(before: str, rows: list[dict[str, object]], rounds: int, seconds: f
              machine: dict[str, object]) -> str:
     table = [f"| {r['cache']} | {r['era']} | {r['clients']} |"
              f" {r['before_cpu_ms']:.3f} → {r['after_cpu_ms']:.3f} |"
+             f" {r['before_postgres_cpu_ms']:.3f} → {r['after_postgres_cpu_ms']:.3f} |"
              f" {r['before_calls_per_s']:,.0f} →"
              f" {r['after_calls_per_s']:,.0f} | {r['before_p50_ms']:.2f} → {r['after_p50_ms']:.2f}"
              f" | {r['before_p50_ms'] - r['bare_p50_ms']:+.2f} →"  # type: ignore[operator]
@@ -68,11 +79,12 @@ def markdown(before: str, rows: list[dict[str, object]], rounds: int, seconds: f
         "streamable HTTP, one worker, pool of 10, in each protocol era. Medians over the rounds",
         "of each round's figure; \"vs bare\" subtracts the median bare-pool p50 at the same",
         "client count. Server CPU is its user + system time per call (from /proc): the figure",
-        "the machine's other load disturbs least.",
+        "the machine's other load disturbs least; PostgreSQL's is its postmaster's and",
+        "backends' over the same level.",
         "",
-        "| cache | era | clients | server CPU ms/call | calls/s | p50 ms | p50 vs bare, ms |"
-        " p99 ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| cache | era | clients | server CPU ms/call | PostgreSQL CPU ms/call | calls/s | p50 ms"
+        " | p50 vs bare, ms | p99 ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
         *table,
         "",
         machine_markdown(machine),
@@ -86,14 +98,14 @@ async def measure(checkouts: dict[str, Path], query_url: str, args: argparse.Nam
     measured = []
     for _ in range(args.rounds):
         measured += await one_round(checkouts, data_dir, query_url, clients, args.seconds,
-                                    args.eras.split(","))
+                                    args.eras.split(","), args.cache.split(","))
     return measured
 
 
-def medians(measured: list[tuple[str, str, Level]], clients: list[int], eras: list[str]
-            ) -> list[dict[str, object]]:
+def medians(measured: list[tuple[str, str, Level]], clients: list[int], eras: list[str],
+            caches: list[str]) -> list[dict[str, object]]:
     rows = []
-    for cache in CACHE:
+    for cache in caches:
         for era in eras:
             for n in clients:
                 bare = statistics.median(
@@ -105,6 +117,8 @@ def medians(measured: list[tuple[str, str, Level]], clients: list[int], eras: li
                               and lv.path == era and lv.clients == n]
                     row[f"{name}_cpu_ms"] = statistics.median(
                         lv.server_cpu_ms_per_call or 0.0 for lv in levels)
+                    row[f"{name}_postgres_cpu_ms"] = statistics.median(
+                        lv.postgres_cpu_ms_per_call or 0.0 for lv in levels)
                     row[f"{name}_calls_per_s"] = statistics.median(
                         lv.calls_per_s for lv in levels)
                     row[f"{name}_p50_ms"] = statistics.median(lv.p50_ms for lv in levels)
@@ -128,7 +142,7 @@ def run(args: argparse.Namespace) -> None:
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=ROOT,
                        check=False, capture_output=True)
-    rows = medians(measured, clients, args.eras.split(","))
+    rows = medians(measured, clients, args.eras.split(","), args.cache.split(","))
     machine = machine_description()
     stem = f"tool_overhead_ab_{before}"  # one file per comparison: earlier ones stay
     (RESULTS / f"{stem}.json").write_text(json.dumps(
@@ -146,7 +160,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--eras", default=",".join(ERAS),
                         help=f"protocol eras of the calls, of {', '.join(ERAS)}")
-    run(parser.parse_args())
+    parser.add_argument("--cache", default=",".join(CACHE),
+                        help=f"which cache states to measure, of {', '.join(CACHE)}")
+    args = parser.parse_args()
+    for option, given, known in (("--eras", args.eras, ERAS), ("--cache", args.cache, CACHE)):
+        unknown = [v for v in given.split(",") if v not in known]
+        if unknown:
+            parser.error(f"{option}: unknown {', '.join(map(repr, unknown))};"
+                         f" accepted: {', '.join(known)}")
+    run(args)
 
 
 if __name__ == "__main__":
