@@ -17,7 +17,8 @@ breaks is reported within that window), and re-checked once it is EMBEDDINGS_REF
 old so that probes every few seconds keep seeing a fresh one; frequent probes do not call a
 paid API each time. A failure is reported until a later check succeeds, and each probe that
 finds one starts that check. While the database is down no check is started: the answer is
-503 whatever the provider says.
+503 whatever the provider says. A check first waits for the provider's warm_up (a local
+model's load; probes say "loading" meanwhile), outside the query embedding's timeout.
 """
 
 from __future__ import annotations
@@ -37,7 +38,11 @@ log = logging.getLogger("zava.health")
 HEALTH_TIMEOUT_S = 3.0
 EMBEDDINGS_PROBE_TTL_S = 60.0
 EMBEDDINGS_REFRESH_AFTER_S = 45.0
-EMBEDDINGS_CHECK_TIMEOUT_S = 30.0  # a model loading on a busy machine; a remote API's own timeout
+EMBEDDINGS_CHECK_TIMEOUT_S = 30.0  # one query embedding once loaded; a remote API's own timeout
+# A local model's first load (warm_up) is waited for apart from the check's timeout: on a busy
+# machine importing its libraries alone has taken 1-3 min, and a load that outlasted the check's
+# 30 s used to be reported as a failed provider
+EMBEDDINGS_LOAD_TIMEOUT_S = 600.0
 EMBEDDINGS_PROBE_WAIT_S = 0.1  # a provider that answers this fast is reported by this probe
 
 
@@ -96,6 +101,7 @@ class HealthChecker:
         self._last_check: EmbeddingsCheck | None = None
         self._running: asyncio.Task[None] | None = None
         self._running_since = 0.0
+        self._loading = False  # the check under way waits for the provider's warm_up
 
     async def check(self, *, wait_for_embeddings: bool = False) -> Health:
         """The report a probe gets. `wait_for_embeddings` (the one-shot `zava-mcp health`):
@@ -151,14 +157,19 @@ class HealthChecker:
 
     def _under_way(self) -> str:
         asked_s = time.monotonic() - self._running_since
+        if self._loading:
+            return f"loading (the model is loading, asked {asked_s:.0f} s ago)"
         return f"checking (no answer yet, asked {asked_s:.0f} s ago)"
 
     async def _check_embeddings(self, provider: EmbeddingProvider) -> None:
         started = time.monotonic()
         try:
-            with anyio.fail_after(EMBEDDINGS_CHECK_TIMEOUT_S):
-                await provider.embed_query("health check")
-            state = f"ok ({provider.model_id})"
+            state = await self._loaded(provider)
+            if state is None:
+                started = time.monotonic()  # an ok is as old as its query, not the load
+                with anyio.fail_after(EMBEDDINGS_CHECK_TIMEOUT_S):
+                    await provider.embed_query("health check")
+                state = f"ok ({provider.model_id})"
         except TimeoutError:
             state = f"failed (no answer within {EMBEDDINGS_CHECK_TIMEOUT_S:.0f} s)"
         except Exception as e:
@@ -166,7 +177,21 @@ class HealthChecker:
             state = f"failed ({type(e).__name__})"
         finally:
             self._running = None
+            self._loading = False
         self._last_check = EmbeddingsCheck(state, started)
+
+    async def _loaded(self, provider: EmbeddingProvider) -> str | None:
+        """Wait for the provider's warm_up (a local model's load; nothing for a remote API, and
+        at once once loaded): None when it is done, else the failure to report."""
+        self._loading = True
+        try:
+            with anyio.fail_after(EMBEDDINGS_LOAD_TIMEOUT_S):
+                await provider.warm_up()
+        except TimeoutError:
+            return f"failed (the model did not load within {EMBEDDINGS_LOAD_TIMEOUT_S:.0f} s)"
+        finally:
+            self._loading = False
+        return None
 
     async def cache(self) -> str:
         try:

@@ -70,8 +70,13 @@ class GatedEmbeddings(HashingEmbeddingProvider):
     def __init__(self, error: Exception | None = None) -> None:
         super().__init__()
         self.gate = anyio.Event()
+        self.loaded = anyio.Event()  # warm_up waits for it: a local model loading
+        self.loaded.set()
         self.error = error
         self.asked = 0
+
+    async def warm_up(self) -> None:
+        await self.loaded.wait()
 
     async def embed_query(self, text: str) -> Embedding:
         self.asked += 1
@@ -95,6 +100,7 @@ async def checker_over(database: DatabaseEndpoints, tmp_path: Path,
     try:
         yield checker
     finally:
+        embeddings.loaded.set()
         embeddings.gate.set()
         await checker.embeddings(wait_s=None)
         await gateway.close()
@@ -156,6 +162,33 @@ async def test_health_answers_at_once_while_the_embedding_provider_has_not_answe
         assert report.embeddings.startswith("checking (no answer yet, asked "), report
     assert embeddings.asked == 1
     assert max(took_first, took_second) < HEALTH_TIMEOUT_S  # before: HEALTH_TIMEOUT_S each
+
+
+@pytest.mark.anyio
+async def test_health_says_loading_while_the_model_loads_and_waits_for_it_past_the_check_timeout(
+    database: DatabaseEndpoints, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A local model's first load on a busy machine outlasted the check's 30 s, and /health
+    reported the provider as "failed (no answer within 30 s)" before "ok". The load is now
+    waited for apart from that timeout (here 0.05 s), and a probe says it is loading."""
+    monkeypatch.setattr(health, "EMBEDDINGS_CHECK_TIMEOUT_S", 0.05)
+    embeddings = GatedEmbeddings()
+    embeddings.loaded = anyio.Event()
+    embeddings.gate.set()  # once loaded, the query embedding answers at once
+    async with checker_over(database, tmp_path, embeddings) as checker:
+        loading = await checker.check()
+        await anyio.sleep(0.2)  # past the check's timeout
+        still_loading = await checker.check()
+        embeddings.loaded.set()
+        await checker.embeddings(wait_s=None)
+        after = await checker.check()
+    for report in (loading, still_loading):
+        assert report.embeddings.startswith("loading (the model is loading, asked "), report
+        assert report.ready
+        assert report.status == "degraded"
+    assert after.embeddings == f"ok ({embeddings.model_id})"
+    assert after.status == "ok"
+    assert embeddings.asked == 1
 
 
 @pytest.mark.anyio

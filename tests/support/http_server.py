@@ -50,14 +50,14 @@ def free_port() -> int:
 
 def wait_healthy(base_url: str, timeout_s: float = 60.0) -> None:
     """Until /health answers 200 with its embeddings check answered (`ok` or `failed`, not
-    `checking`): a probe no longer waits for that check, which loads a local model first, and
-    what a test measures must not include the load, nor a check running on into it."""
+    `loading` or `checking`): a probe no longer waits for that check, which loads a local model
+    first, and what a test measures must not include the load, nor a check running on into it."""
     deadline = time.monotonic() + timeout_s
     while True:
         try:
             response = httpx2.get(base_url + "/health", timeout=2)
             if response.status_code == 200 and not response.json()["embeddings"].startswith(
-                    "checking ("):
+                    ("checking (", "loading (")):
                 return
         except httpx2.TransportError:
             pass
