@@ -29,6 +29,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx2
+import psycopg
 from _common import RESULTS, ROOT, bench_database, machine_description, machine_markdown
 
 from adapters.auth.jwt_tokens import mint_token
@@ -247,28 +249,55 @@ def start_server(data_dir: Path, port: int, redis_url: str, log: Path | None,
         time.sleep(0.3)
 
 
-async def fair_sharing(port: int, share: str) -> dict[str, object]:
-    """A quiet user's p50 alone, then while a noisy user saturates their share."""
+async def settled(port: int, timeout_s: float = 300.0) -> None:
+    """Until /health says "ok" four times in a row, each on a new connection (so from both
+    workers): a worker started again after the worker-kill fault loads its embedding model
+    first, and that load must not be measured as the noisy user's doing."""
+    deadline = time.monotonic() + timeout_s
+    in_a_row = 0
+    while in_a_row < 4:
+        with contextlib.suppress(httpx2.TransportError):
+            answer = httpx2.get(f"http://127.0.0.1:{port}/health", timeout=10)
+            ok = answer.status_code == 200 and answer.json()["status"] == "ok"
+            in_a_row = in_a_row + 1 if ok else 0
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server's workers did not all report ok")
+        await asyncio.sleep(0.3)
+
+
+async def bare_round_trips(url: str, stop: asyncio.Event) -> list[float]:
+    """`SELECT 1` on a connection of its own every 20 ms until `stop`: how fast PostgreSQL
+    itself answers a quiet client at that moment, the baseline of the quiet user's calls."""
+    took: list[float] = []
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        while not stop.is_set():
+            started = time.monotonic()
+            await conn.execute("SELECT 1")
+            took.append(time.monotonic() - started)
+            await asyncio.sleep(0.02)
+    return took
+
+
+async def fair_sharing(port: int, query_url: str, share: str) -> dict[str, object]:
+    """A quiet user's p50 alone, then while a noisy user saturates their share, each with
+    a bare connection's `SELECT 1` in the same seconds as its baseline."""
     def quiet_sql(client: int, n: int) -> tuple[str, int]:
         return distinct_query(client + 100, n)
 
-    alone = Load(port, QUIET_USER, 2, quiet_sql)
-    alone.start()
-    await asyncio.sleep(5)
-    await alone.stop()
+    await settled(port)
+    alone, bare_alone = await quiet_calls(port, query_url, quiet_sql)
     noisy = Load(port, HEAD_OFFICE, 16,
                  lambda client, n: (SLOW_SQL.format(n=client * 1_000_000 + n), None))
     noisy.start()
     await asyncio.sleep(2)
-    shared = Load(port, QUIET_USER, 2, quiet_sql)
-    shared.start()
-    await asyncio.sleep(5)
-    await shared.stop()
+    shared, bare_shared = await quiet_calls(port, query_url, quiet_sql)
     await noisy.stop()
     result: dict[str, object] = {
         "share": share,
         "quiet_p50_alone_ms": p50(alone.calls),
         "quiet_p50_with_noisy_ms": p50(shared.calls),
+        "bare_p50_alone_ms": median_ms(bare_alone),
+        "bare_p50_with_noisy_ms": median_ms(bare_shared),
         "quiet_calls": len(shared.calls),
         "quiet_errors": sum(not c.ok for c in shared.calls),
         "noisy_calls": len(noisy.calls),
@@ -277,8 +306,27 @@ async def fair_sharing(port: int, share: str) -> dict[str, object]:
     }
     result["p50_ratio"] = round(
         float(result["quiet_p50_with_noisy_ms"]) / float(result["quiet_p50_alone_ms"]), 2)
+    result["bare_p50_ratio"] = round(
+        float(result["bare_p50_with_noisy_ms"]) / float(result["bare_p50_alone_ms"]), 2)
     print(result, file=sys.stderr)
     return result
+
+
+async def quiet_calls(port: int, query_url: str, sql: Callable[[int, int], tuple[str, int]]
+                      ) -> tuple[Load, list[float]]:
+    """The quiet user's 2 clients for 5 s, and the bare connection's round trips meanwhile."""
+    load = Load(port, QUIET_USER, 2, sql)
+    stop = asyncio.Event()
+    bare = asyncio.create_task(bare_round_trips(query_url, stop))
+    load.start()
+    await asyncio.sleep(5)
+    await load.stop()
+    stop.set()
+    return load, await bare
+
+
+def median_ms(took: list[float]) -> float:
+    return round(statistics.median(took) * 1000, 2) if took else float("nan")
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -322,12 +370,14 @@ async def main_async(args: argparse.Namespace) -> None:
                 results.append(await measure(name, port, fault))
         if args.only:
             return  # a partial run (debugging): nothing written
-        sharing = [await fair_sharing(port, "7 per worker (default for a pool of 10)")]
+        sharing = [await fair_sharing(port, endpoints.query_url,
+                                      "7 per worker (default for a pool of 10)")]
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
         server = start_server(data_dir, port := free_port(), redis.url, args.server_log,
                               ZAVA_USER_MAX_IN_FLIGHT="1")
-        sharing.append(await fair_sharing(port, "1 per worker (ZAVA_USER_MAX_IN_FLIGHT=1)"))
+        sharing.append(await fair_sharing(port, endpoints.query_url,
+                                          "1 per worker (ZAVA_USER_MAX_IN_FLIGHT=1)"))
     finally:
         faults.ensure_running()
         server.send_signal(signal.SIGTERM)
@@ -372,12 +422,18 @@ def markdown(results: list[FaultResult], sharing: list[dict[str, object]],
         "A store manager (2 clients, distinct one-row queries) alone, then while head office",
         f"runs 16 clients of `{SLOW_SQL.format(n=0)}` (CPU-bound in PostgreSQL, ~0.3 s",
         "alone). Beyond their share a call waits 2 s for one of their own, then RATE_LIMITED.",
+        "The baseline, in the same seconds: `SELECT 1` every 20 ms on a bare connection of",
+        "its own (how fast PostgreSQL itself answers a quiet client while the noisy queries",
+        "share its cores). Measured once every worker reports ok (after the worker-kill",
+        "fault, the new worker's model load).",
         "",
         "| noisy user's share | quiet p50 alone ms | quiet p50 with noisy ms | ratio |"
+        " bare SELECT 1 p50 alone / with noisy ms | bare ratio |"
         " quiet calls | quiet errors | noisy calls | noisy ok | noisy errors |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         *(f"| {s['share']} | {s['quiet_p50_alone_ms']} | {s['quiet_p50_with_noisy_ms']} |"
-          f" {s['p50_ratio']} | {s['quiet_calls']} | {s['quiet_errors']} |"
+          f" {s['p50_ratio']} | {s['bare_p50_alone_ms']} / {s['bare_p50_with_noisy_ms']} |"
+          f" {s['bare_p50_ratio']} | {s['quiet_calls']} | {s['quiet_errors']} |"
           f" {s['noisy_calls']} | {s['noisy_ok']} | {s['noisy_error_codes'] or '-'} |"
           for s in sharing),
         "",
