@@ -177,7 +177,6 @@ class HealthChecker:
             state = f"failed ({type(e).__name__})"
         finally:
             self._running = None
-            self._loading = False
         self._last_check = EmbeddingsCheck(state, started)
 
     async def _loaded(self, provider: EmbeddingProvider) -> str | None:
