@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import psycopg
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from a checkout
 
@@ -84,3 +86,19 @@ def percentile(samples: list[float], p: float) -> float:
 
 def median(samples: list[float]) -> float:
     return statistics.median(samples)
+
+
+def audit_rows(admin_url: str) -> int:
+    with psycopg.connect(admin_url) as conn:
+        row = conn.execute("SELECT count(*) FROM audit.tool_calls").fetchone()
+    return int(row[0]) if row else 0
+
+
+def wait_for_audit(admin_url: str, expected: int, timeout_s: float = 60.0) -> int:
+    """The audit writer flushes in batches (0.5 s) and at shutdown: wait until the rows are in."""
+    deadline = time.monotonic() + timeout_s
+    rows = audit_rows(admin_url)
+    while rows < expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+        rows = audit_rows(admin_url)
+    return rows

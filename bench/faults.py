@@ -29,7 +29,6 @@ import json
 import os
 import re
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,16 @@ from pathlib import Path
 
 import httpx2
 import psycopg
-from _common import RESULTS, ROOT, bench_database, machine_description, machine_markdown
+from _common import (
+    RESULTS,
+    ROOT,
+    audit_rows,
+    bench_database,
+    machine_description,
+    machine_markdown,
+    median,
+    wait_for_audit,
+)
 
 from adapters.auth.jwt_tokens import mint_token
 from adapters.demodata.reference import USERS
@@ -174,6 +182,8 @@ class FaultResult:
     p50_during_ms: float
     recovery_s: float
     health_during: str
+    answered: int  # calls the server answered (a result or an error code), not lost in transit
+    audited: int  # audit rows the run added, once the writer has flushed (and replayed its spool)
 
 
 async def health(port: int) -> str:
@@ -187,9 +197,11 @@ async def health(port: int) -> str:
     return f"{status} in {time.monotonic() - started:.2f} s"
 
 
-async def measure(name: str, port: int, fault: Callable[[], Awaitable[float]],
+async def measure(name: str, port: int, admin_url: str, fault: Callable[[], Awaitable[float]],
                   settle_s: float = 5.0) -> FaultResult:
-    """Load for 3 s, the fault (returns when the dependency is back), load for settle_s."""
+    """Load for 3 s, the fault (returns when the dependency is back), load for settle_s; then
+    the audit rows those calls added against the calls the server answered."""
+    before = await asyncio.to_thread(audit_rows, admin_url)
     load = Load(port, HEAD_OFFICE, CLIENTS, distinct_query)
     load.start()
     await asyncio.sleep(3.0)
@@ -202,6 +214,8 @@ async def measure(name: str, port: int, fault: Callable[[], Awaitable[float]],
     during = [c for c in load.calls if c.started >= began]
     failed = [c for c in load.calls if not c.ok]
     last_failure = max((c.ended for c in failed), default=back)
+    answered = sum(c.code != "TRANSPORT_ERROR" for c in load.calls)
+    audited = await asyncio.to_thread(wait_for_audit, admin_url, before + answered, 20.0)
     result = FaultResult(
         fault=name, calls=len(during), errors=len(failed),
         error_codes=dict(Counter(c.code or "?" for c in failed)),
@@ -211,6 +225,7 @@ async def measure(name: str, port: int, fault: Callable[[], Awaitable[float]],
         p50_during_ms=p50([c for c in during if c.started < back + settle_s]),
         recovery_s=round(max(0.0, last_failure - back), 2),
         health_during=await health_answer,
+        answered=answered, audited=audited - before,
     )
     print(result, file=sys.stderr)
     return result
@@ -326,7 +341,7 @@ async def quiet_calls(port: int, query_url: str, sql: Callable[[int, int], tuple
 
 
 def median_ms(took: list[float]) -> float:
-    return round(statistics.median(took) * 1000, 2) if took else float("nan")
+    return round(median(took) * 1000, 2) if took else float("nan")
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -367,7 +382,7 @@ async def main_async(args: argparse.Namespace) -> None:
                             ("fast restart", fast_restart), ("backend kill x3", backend_kill),
                             ("Redis kill 3 s", redis_kill), ("worker kill", worker_kill)):
             if not args.only or name.split()[0].lower() in args.only:
-                results.append(await measure(name, port, fault))
+                results.append(await measure(name, port, endpoints.admin_url, fault))
         if args.only:
             return  # a partial run (debugging): nothing written
         sharing = [await fair_sharing(port, endpoints.query_url,
@@ -398,7 +413,7 @@ def markdown(results: list[FaultResult], sharing: list[dict[str, object]],
         f"| {r.fault} | {r.calls} | {r.errors} | "
         f"{', '.join(f'{k} {v}' for k, v in r.error_codes.items()) or '-'} | {r.wrong_answers} |"
         f" {r.longest_call_s:.2f} | {r.p50_before_ms:.1f} | {r.p50_during_ms:.1f} |"
-        f" {r.recovery_s:.2f} | {r.health_during} |"
+        f" {r.recovery_s:.2f} | {r.health_during} | {r.audited} / {r.answered} |"
         for r in results
     ]
     return "\n".join([
@@ -410,11 +425,13 @@ def markdown(results: list[FaultResult], sharing: list[dict[str, object]],
         "answer (every call reaches Redis and PostgreSQL). Errors are counted over the whole",
         "run of each fault (3 s before, the fault, 5 s after the dependency is back); recovery",
         "is from the moment it is back to the end of the last failed call; /health is asked",
-        "0.7 s into the fault.",
+        "0.7 s into the fault. Audited: the rows the run added to audit.tool_calls (after the",
+        "writer's last flush and the spool's replay) against the calls the server answered",
+        "with a result or an error code (a call cut off at the transport is not counted).",
         "",
         "| fault | calls | errors | error codes | wrong answers | longest call s |"
-        " p50 before ms | p50 during ms | recovery s | /health during |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---|",
+        " p50 before ms | p50 during ms | recovery s | /health during | audited / answered |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|",
         *rows,
         "",
         "## Fair sharing",

@@ -38,8 +38,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2
-import psycopg
-from _common import RESULTS, ROOT, bench_database, machine_description, machine_markdown
+from _common import (
+    RESULTS,
+    ROOT,
+    audit_rows,
+    bench_database,
+    machine_description,
+    machine_markdown,
+    wait_for_audit,
+)
 
 from adapters.auth.jwt_tokens import mint_token
 from adapters.demodata.reference import STORES, USERS
@@ -138,12 +145,6 @@ def rss_kb(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def audit_rows(admin_url: str) -> int:
-    with psycopg.connect(admin_url) as conn:
-        row = conn.execute("SELECT count(*) FROM audit.tool_calls").fetchone()
-    return int(row[0]) if row else 0
-
-
 def start_server(data_dir: Path, port: int, stderr: Path,
                  settings: dict[str, str]) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZAVA_")}
@@ -208,16 +209,6 @@ async def soak(port: int, pid: int, clients: int, seconds: float) -> dict[str, o
         "warm_up_s": warm_up_s,
         "rss_samples_mb": [(t, round(kb / 1024, 1)) for t, kb in samples],
     }
-
-
-def wait_for_audit(admin_url: str, expected: int, timeout_s: float = 60.0) -> int:
-    """The audit writer flushes in batches (0.5 s) and at shutdown: wait until the rows are in."""
-    deadline = time.monotonic() + timeout_s
-    rows = audit_rows(admin_url)
-    while rows < expected and time.monotonic() < deadline:
-        time.sleep(0.5)
-        rows = audit_rows(admin_url)
-    return rows
 
 
 def markdown(result: dict[str, object], machine: dict[str, object], note: str) -> str:
