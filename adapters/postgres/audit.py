@@ -10,7 +10,10 @@ Nothing is lost to an outage: a batch the database does not take goes to the on-
 (adapters/postgres/audit_spool.py), and while the database is unreachable, or records wait
 in the spool, each new record is appended there (fsync'd) before its call is answered. The
 spool is replayed, in order, at the next flush that reaches the database. Every record has an
-id, so one written twice is appended once.
+id, so one written twice is appended once. A flush with nothing of its own spooled looks for
+the spool of a process that is gone at start and then every `orphan_check_s`, not every time:
+the listing runs in a thread, whose file calls each give up and take back the GIL, and under
+load the writer flushes ~5-10 times a second.
 
 Without a spool (tests, tools) failed records stay in memory, up to `max_pending`.
 """
@@ -21,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 
 from adapters.postgres.audit_spool import AuditSpool
@@ -32,6 +36,7 @@ from ports.audit import AuditLog
 log = logging.getLogger(__name__)
 
 _APPEND = "SELECT audit.append_tool_calls(%s::jsonb)"
+ORPHAN_CHECK_S = 5.0
 
 
 class PsycopgAuditLog(AuditLog):
@@ -43,12 +48,15 @@ class PsycopgAuditLog(AuditLog):
         flush_delay_s: float = 0.1,
         batch_size: int = 200,
         max_pending: int = 50_000,
+        orphan_check_s: float = ORPHAN_CHECK_S,
     ) -> None:
         self._gateway = gateway
         self._spool = spool
         self._flush_delay_s = flush_delay_s
         self._batch_size = batch_size
         self._max_pending = max_pending
+        self._orphan_check_s = orphan_check_s
+        self._next_orphan_check = -float("inf")  # the first flush (at start) looks
         self._pending: list[dict[str, object]] = []
         self._spooled = False  # records wait in the spool: new ones go there too, in order
         self._scheduled: asyncio.Task[None] | None = None
@@ -119,6 +127,8 @@ class PsycopgAuditLog(AuditLog):
             return True
         if self._spooled and self._gateway.reachability.unreachable:
             return False  # not even worth reading the files
+        if not self._spooled and not self._orphan_check_due():
+            return True  # nothing of ours on disk, and a gone process's was looked for lately
         files = await asyncio.to_thread(self._spool.files)
         for path in files:
             records = await asyncio.to_thread(self._spool.read, path)
@@ -131,6 +141,13 @@ class PsycopgAuditLog(AuditLog):
             await asyncio.to_thread(self._spool.done, path)
             log.info("replayed %d spooled audit records from %s", len(records), path.name)
         self._spooled = False
+        return True
+
+    def _orphan_check_due(self) -> bool:
+        now = time.monotonic()
+        if now < self._next_orphan_check:
+            return False
+        self._next_orphan_check = now + self._orphan_check_s
         return True
 
     async def _spool_pending(self) -> None:

@@ -3,6 +3,7 @@ their call is answered, are replayed in order once it can, and are never appende
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -107,6 +108,53 @@ async def test_closing_with_records_left_keeps_them_for_the_next_process(
     assert open_lock_files(spool_dir) == []
     assert (spool_dir / f"{os.getpid()}.lock").exists()  # free: the next process adopts
     assert spooled_lines(spool_dir) == 1
+
+
+async def test_flushes_look_for_a_gone_process_spool_at_start_then_every_so_often(
+    gateway: DatabaseGateway, database: DatabaseEndpoints, tmp_path: Path,
+) -> None:
+    # Listing the spool takes a thread, which competed with the event loop for the GIL when
+    # every flush did it; with nothing of its own spooled, a flush looks at start and then
+    # once per orphan_check_s, and a gone process's records are still adopted and written.
+    tool = f"spool_orphan_{os.getpid()}"
+    spool = AuditSpool(tmp_path)
+    listings = 0
+    files = spool.files
+
+    def counted() -> list[Path]:
+        nonlocal listings
+        listings += 1
+        return files()
+
+    spool.files = counted  # type: ignore[method-assign]
+    audit = PsycopgAuditLog(gateway, spool=spool, flush_delay_s=60, orphan_check_s=0.5)
+    await audit.flush()  # as at a start: looks
+    assert listings == 1
+
+    # a process that died while the database was down left its spool behind
+    gone = PsycopgAuditLog(gateway, spool=AuditSpool(tmp_path / "gone"), flush_delay_s=60)
+    gateway.reachability.connect_failed(OSError("refused"))
+    try:
+        await gone.record(record(tool, 7))
+        await gone.close()
+    finally:
+        gateway.reachability.connected()
+    [spooled] = (tmp_path / "gone").glob("*.jsonl")
+    spooled.rename(tmp_path / "999999-000001.jsonl")
+    (tmp_path / "999999.lock").touch()
+
+    for n in range(20):
+        await audit.record(record(tool, n))
+        await audit.flush()
+    assert listings == 1  # 20 flushes, no listing
+    assert audited(database.admin_url, tool) == list(range(20))
+
+    await asyncio.sleep(0.5)
+    await audit.flush()
+    assert listings == 2
+    assert audited(database.admin_url, tool) == [*range(20), 7]  # adopted and written
+    assert not list(tmp_path.glob("*.jsonl"))
+    await audit.close()
 
 
 def test_a_spool_of_a_process_that_is_gone_is_adopted(tmp_path: Path) -> None:
