@@ -158,8 +158,13 @@ class PsycopgAuditLog(AuditLog):
         if self._spool is None or not self._pending:
             return
         lines = [json.dumps(p) for p in self._pending]
-        self._pending.clear()
-        await asyncio.to_thread(self._spool.append, lines)
+        try:
+            await asyncio.to_thread(self._spool.append, lines)
+        except OSError as e:  # the disk, not the records: keep them for the next flush
+            log.error("audit spool not writable (%s); %d records kept in memory",
+                      type(e).__name__, len(self._pending))
+            return
+        del self._pending[: len(lines)]  # not those recorded while the append ran
         self._spooled = True
 
     async def _flush_later(self) -> None:

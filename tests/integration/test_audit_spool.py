@@ -17,6 +17,7 @@ import pytest
 from adapters.postgres.audit import PsycopgAuditLog
 from adapters.postgres.audit_spool import AuditSpool
 from adapters.postgres.gateway import DatabaseGateway
+from domain.errors import ServiceUnavailableError
 from domain.model import ToolCallRecord
 from ports.database_server import DatabaseEndpoints
 
@@ -154,6 +155,33 @@ async def test_flushes_look_for_a_gone_process_spool_at_start_then_every_so_ofte
     assert listings == 2
     assert audited(database.admin_url, tool) == [*range(20), 7]  # adopted and written
     assert not list(tmp_path.glob("*.jsonl"))
+    await audit.close()
+
+
+async def test_records_the_spool_cannot_take_stay_in_memory_until_the_database_can(
+    gateway: DatabaseGateway, database: DatabaseEndpoints, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tool = f"spool_unwritable_{os.getpid()}"
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")  # the spool's directory would have to be made inside a file
+    audit = PsycopgAuditLog(gateway, spool=AuditSpool(blocker / "audit-spool"),
+                            flush_delay_s=60)
+    write = audit._write
+
+    async def refused(batch: list[dict[str, object]]) -> None:
+        raise ServiceUnavailableError("the database is unreachable")
+
+    audit._write = refused  # type: ignore[method-assign]
+    for n in range(3):
+        await audit.record(record(tool, n))
+    await audit.flush()  # the database refuses, and the spool cannot be written
+    assert "audit spool not writable" in caplog.text
+    assert audited(database.admin_url, tool) == []
+
+    audit._write = write  # type: ignore[method-assign]
+    await audit.flush()
+    assert audited(database.admin_url, tool) == [0, 1, 2]  # nothing lost
     await audit.close()
 
 
