@@ -33,7 +33,7 @@ import uuid_utils
 
 from adapters.postgres.audit_spool import AuditSpool
 from adapters.postgres.gateway import DatabaseGateway
-from domain.errors import ZavaError
+from domain.errors import ServiceUnavailableError, ZavaError
 from domain.model import ToolCallRecord
 from ports.audit import AuditLog
 
@@ -72,7 +72,14 @@ class PsycopgAuditLog(AuditLog):
         loop = asyncio.get_running_loop()
         if self._spool is not None and (self._spooled or self._gateway.reachability.unreachable):
             # durable before the call is answered: a crash now loses nothing
-            await asyncio.to_thread(self._spool.append, [json.dumps(payload)])
+            try:
+                await asyncio.to_thread(self._spool.append, [json.dumps(payload)])
+            except OSError as e:  # then the call is not answered (the tool edge)
+                log.error("audit spool not writable (%s) while the database is unreachable:"
+                          " a call goes unanswered", e)
+                raise ServiceUnavailableError(
+                    "the audit trail cannot be written: the database is unreachable and the"
+                    " server's audit spool is not writable", retry_after_s=2.0) from None
             self._spooled = True
             self._schedule(loop)
             return

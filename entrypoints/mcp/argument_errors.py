@@ -56,8 +56,8 @@ class ArgumentErrors:
             return result  # nothing the schema can name: keep the SDK's answer
         outcome = Outcome("rejected", "VALIDATION_ERROR", "; ".join(problems))
         # counted, logged and audited like a refusal by the tool itself
-        await self._runner.refused(name, self._caller(), arguments, outcome, started)
-        return error_answer(outcome)
+        return error_answer(
+            await self._runner.refused(name, self._caller(), arguments, outcome, started))
 
     async def _input_schema(self, name: str) -> Mapping[str, Any] | None:
         for tool in await self._server.list_tools():

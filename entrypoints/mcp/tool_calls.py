@@ -20,6 +20,7 @@ from typing import TypeVar
 from mcp.types import CallToolResult
 from pydantic import BaseModel
 
+from domain.errors import ZavaError
 from domain.model import QueryResult, ToolCallRecord, UserId
 from entrypoints.mcp.edge import (
     DEFAULT_ANSWER_MAX_BYTES,
@@ -72,29 +73,51 @@ class ToolCallRunner:
             result = await call()
             answer, cut = compact_answer(present(result), self._answer_max_bytes)
             outcome = with_truncation(outcome, cut or getattr(result, "truncated", False) is True)
-            return answer
         except Exception as e:
             outcome = outcome_of(e, incident)
-            return error_answer(outcome)
-        finally:
+            answer = error_answer(outcome)
+        except BaseException:  # cancelled: still counted, logged and audited
             publish_outcome(outcome)
             await self._account(tool, user_id, arguments, incident, started, outcome, result)
+            raise
+        unaudited = await self._account(tool, user_id, arguments, incident, started, outcome,
+                                        result)
+        if unaudited is not None:
+            outcome, answer = unaudited, error_answer(unaudited)
+        publish_outcome(outcome)
+        return answer
 
     async def refused(self, tool: str, user_id: UserId | None, arguments: Mapping[str, object],
-                      outcome: Outcome, started: float) -> None:
+                      outcome: Outcome, started: float) -> Outcome:
         """A call refused before its tool ran (its arguments did not fit the schema): counted,
-        logged, audited and published like any other."""
+        logged, audited and published like any other. Returns the outcome to answer with: the
+        refusal, or why it could not be audited."""
+        unaudited = await self._account(tool, user_id, arguments, new_incident_id(), started,
+                                        outcome, None)
+        outcome = unaudited or outcome
         publish_outcome(outcome)
-        await self._account(tool, user_id, arguments, new_incident_id(), started, outcome, None)
+        return outcome
 
     async def _account(self, tool: str, user_id: UserId | None, arguments: Mapping[str, object],
-                       incident: str, started: float, outcome: Outcome, result: object) -> None:
+                       incident: str, started: float, outcome: Outcome, result: object
+                       ) -> Outcome | None:
+        """Count, log and audit the call; None once audited, else the outcome to answer with
+        instead: a call the audit log could not take is not answered (it would be an answered
+        call missing from the trail), and says why without internals."""
         duration_s = time.perf_counter() - started
         if self._metrics is not None:
             self._metrics.tool_call(tool, outcome.status, outcome.error_code, duration_s)
         if log.isEnabledFor(logging.INFO):
             _log_call(incident, user_id, tool, duration_s, outcome, result)
         query = result if isinstance(result, QueryResult) else None
+        try:
+            await self._record(tool, user_id, arguments, duration_s, outcome, query)
+        except ZavaError as e:
+            return outcome_of(e, incident)
+        return None
+
+    async def _record(self, tool: str, user_id: UserId | None, arguments: Mapping[str, object],
+                      duration_s: float, outcome: Outcome, query: QueryResult | None) -> None:
         await self._audit.record(
             ToolCallRecord(
                 called_at=datetime.now(UTC),

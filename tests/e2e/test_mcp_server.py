@@ -12,7 +12,8 @@ import pytest
 from dependency_injector import providers
 from mcp import Client, StdioServerParameters
 
-from domain.model import UserId
+from domain.errors import ServiceUnavailableError
+from domain.model import ToolCallRecord, UserId
 from entrypoints.container import Container, in_memory_container
 from entrypoints.mcp.server import build_server
 from entrypoints.settings import Settings
@@ -174,3 +175,33 @@ async def test_every_tool_call_is_audited_the_clock_too(tmp_path: Path) -> None:
     records = container.audit_log().records
     assert [(r.tool, r.user_id, r.outcome) for r in records] == [
         ("get_current_utc_date", seattle, "ok")]
+
+
+class _RefusingAudit:
+    """An audit log that cannot take a record (the database down and the spool unwritable)."""
+
+    async def record(self, entry: ToolCallRecord) -> None:
+        raise ServiceUnavailableError("the audit trail cannot be written")
+
+    async def flush(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_call_the_audit_log_cannot_take_is_not_answered(tmp_path: Path) -> None:
+    """An answered call must be in the audit trail: when the record cannot be kept, the client
+    gets the audit's SERVICE_UNAVAILABLE (retryable) instead of the answer, for a tool's own
+    answer and for a refusal of its arguments alike."""
+    container = in_memory_container(Settings(data_dir=tmp_path))
+    container.audit_log.override(providers.Object(_RefusingAudit()))
+    seattle = UserId(SEATTLE)
+    async with Client(build_server(container, caller=lambda: seattle)) as client:
+        answered = await client.call_tool("execute_sales_query", {
+            "postgresql_query": "SELECT 1 AS one", "max_rows": 1})
+        refused = await client.call_tool("get_top_products", {"by": "profit"})
+    for result in (answered, refused):
+        assert result.is_error
+        [text] = [c.text for c in result.content if c.type == "text"]
+        assert text.startswith("SERVICE_UNAVAILABLE: the audit trail cannot be written")

@@ -185,6 +185,24 @@ async def test_records_the_spool_cannot_take_stay_in_memory_until_the_database_c
     await audit.close()
 
 
+async def test_a_record_neither_the_database_nor_the_spool_can_take_is_refused_cleanly(
+    gateway: DatabaseGateway, tmp_path: Path,
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    audit = PsycopgAuditLog(gateway, spool=AuditSpool(blocker / "audit-spool"),
+                            flush_delay_s=60)
+    gateway.reachability.connect_failed(OSError("refused"))
+    try:
+        with pytest.raises(ServiceUnavailableError) as refused:
+            await audit.record(record(f"spool_refused_{os.getpid()}", 1))
+    finally:
+        gateway.reachability.connected()
+    assert "audit trail cannot be written" in refused.value.message
+    assert str(tmp_path) not in refused.value.message  # no path, no errno: not internals
+    await audit.close()
+
+
 def test_a_spool_of_a_process_that_is_gone_is_adopted(tmp_path: Path) -> None:
     # a process that died leaves its files and an unlocked lock file
     (tmp_path / "999999.lock").touch()
