@@ -23,7 +23,13 @@ from adapters.auth.jwt_tokens import mint_token
 from ports.database_server import DatabaseEndpoints
 from tests.support.http_server import RunningServer, serve_with_secret
 
-pytestmark = pytest.mark.e2e
+# The server runs in a thread of this process, and its psycopg pools draw their reconnect and
+# max_lifetime jitter from the global `random` module. Hypothesis compares that module's state
+# before and after drawing each example, to catch strategies that use it; a connection the pool
+# opens meanwhile trips that check although no strategy here touches `random` (CI saw it once).
+pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings(
+    "ignore:Do not use the `random` module inside strategies:"
+    "hypothesis.errors.HypothesisDeprecationWarning")]
 
 SECRET = "fuzz-e2e-secret-that-is-long-enough-for-hs256"
 REGIONAL = "19fadba2-0ce0-477c-8044-861caf516f15"
