@@ -122,7 +122,22 @@ async def burst(port: int, connections: int) -> dict[int, int]:
 
 
 def server_side_owners(server_port: int, client_ports: set[int]) -> dict[int, int]:
-    """For each client port, the pid whose file table holds the accepted socket (from /proc)."""
+    """For each client port, the pid whose file table holds the accepted socket (from /proc).
+
+    One pass over /proc is not a snapshot: /proc/net/tcp is read a page at a time while other
+    sockets come and go (an entry can slip between pages), and a process's fd can close between
+    listing its directory and reading the link. The connections asked about stay open and keep
+    their owner, so passes are merged until every one is found."""
+    owners: dict[int, int] = {}
+    for _ in range(20):
+        owners.update(_owners_in_one_pass(server_port, client_ports))
+        if set(owners) == client_ports:
+            return owners
+        time.sleep(0.05)
+    raise AssertionError(f"no owner found for some connections: {owners}, {client_ports}")
+
+
+def _owners_in_one_pass(server_port: int, client_ports: set[int]) -> dict[int, int]:
     inodes: dict[str, int] = {}
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
@@ -133,13 +148,16 @@ def server_side_owners(server_port: int, client_ports: set[int]) -> dict[int, in
     owners = {}
     for pid_dir in Path("/proc").glob("[0-9]*/fd"):
         try:
-            for fd in pid_dir.iterdir():
-                with_port = inodes.get(os.readlink(fd))
-                if with_port is not None:
-                    owners[with_port] = int(pid_dir.parent.name)
+            fds = list(pid_dir.iterdir())
         except OSError:  # a process that ended meanwhile, or not ours to read
             continue
-    assert set(owners) == client_ports, (owners, client_ports)
+        for fd in fds:
+            try:
+                with_port = inodes.get(os.readlink(fd))
+            except OSError:  # closed since the listing: the process's other fds still count
+                continue
+            if with_port is not None:
+                owners[with_port] = int(pid_dir.parent.name)
     return owners
 
 
