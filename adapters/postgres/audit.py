@@ -116,7 +116,7 @@ class PsycopgAuditLog(AuditLog):
                                 len(self._pending))
                     await self._spool_pending()
                     return
-                del self._pending[: len(batch)]
+                self._forget(batch)
                 remaining -= len(batch)
 
     async def close(self) -> None:
@@ -164,15 +164,27 @@ class PsycopgAuditLog(AuditLog):
     async def _spool_pending(self) -> None:
         if self._spool is None or not self._pending:
             return
-        lines = [json.dumps(p) for p in self._pending]
+        taken = list(self._pending)
+        lines = [json.dumps(p) for p in taken]
         try:
             await asyncio.to_thread(self._spool.append, lines)
         except OSError as e:  # the disk, not the records: keep them for the next flush
             log.error("audit spool not writable (%s); %d records kept in memory",
                       type(e).__name__, len(self._pending))
             return
-        del self._pending[: len(lines)]  # not those recorded while the append ran
+        self._forget(taken)  # not those recorded while the append ran
         self._spooled = True
+
+    def _forget(self, taken: list[dict[str, object]]) -> None:
+        """Let go of the records just written or spooled. By identity, not by count: a full
+        backlog drops its oldest record, which may be one of these, while they are written."""
+        done = {id(payload) for payload in taken}
+        written_still_here = 0
+        for payload in self._pending:
+            if id(payload) not in done:
+                break
+            written_still_here += 1
+        del self._pending[:written_still_here]
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(self._flush_delay_s)

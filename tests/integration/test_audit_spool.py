@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -253,3 +254,68 @@ def test_a_full_spool_drops_and_says_so(tmp_path: Path, caplog: pytest.LogCaptur
     assert spool.dropped == 1
     assert "audit spool full" in caplog.text
     spool.close()
+
+
+async def test_a_full_backlog_dropping_a_record_in_flight_loses_no_other(
+    gateway: DatabaseGateway, database: DatabaseEndpoints,
+) -> None:
+    # The backlog's limit drops its oldest record, which may be one a flush is writing at that
+    # moment: the flush then forgets the records it wrote, not as many records as it wrote
+    # (which took the newest record with them).
+    tool = f"backlog_write_{os.getpid()}"
+    audit = PsycopgAuditLog(gateway, flush_delay_s=60, max_pending=5)
+    write = audit._write
+    writing, written = asyncio.Event(), asyncio.Event()
+
+    async def held(batch: list[dict[str, object]]) -> None:
+        writing.set()
+        await written.wait()
+        await write(batch)
+
+    audit._write = held  # type: ignore[method-assign]
+    for n in range(5):
+        await audit.record(record(tool, n))
+    flushing = asyncio.create_task(audit.flush())
+    await writing.wait()
+    await audit.record(record(tool, 5))  # full: 0, already in flight, leaves the backlog
+    written.set()
+    await flushing
+    audit._write = write  # type: ignore[method-assign]
+    await audit.flush()
+    assert audited(database.admin_url, tool) == [0, 1, 2, 3, 4, 5]
+    await audit.close()
+
+
+async def test_a_full_backlog_dropping_a_record_being_spooled_loses_no_other(
+    gateway: DatabaseGateway, database: DatabaseEndpoints, tmp_path: Path,
+) -> None:
+    # The same while a refused batch goes to the spool (in a thread): a record that arrives
+    # meanwhile waits in memory, behind the spooled ones.
+    tool = f"backlog_spool_{os.getpid()}"
+    spool = AuditSpool(tmp_path / "audit-spool")
+    audit = PsycopgAuditLog(gateway, spool=spool, flush_delay_s=60, max_pending=5)
+    write, append = audit._write, spool.append
+    appending, appended = threading.Event(), threading.Event()
+
+    async def refused(batch: list[dict[str, object]]) -> None:
+        raise ServiceUnavailableError("the database is unreachable")
+
+    def held(lines: list[str]) -> None:
+        appending.set()
+        appended.wait(30)
+        append(lines)
+
+    audit._write = refused  # type: ignore[method-assign]
+    spool.append = held  # type: ignore[method-assign]
+    for n in range(5):
+        await audit.record(record(tool, n))
+    flushing = asyncio.create_task(audit.flush())
+    await asyncio.to_thread(appending.wait, 30)
+    await audit.record(record(tool, 5))  # full: 0, being spooled, leaves the backlog
+    appended.set()
+    await flushing
+    assert spooled_lines(tmp_path / "audit-spool") == 5
+    audit._write, spool.append = write, append  # type: ignore[method-assign]
+    await audit.flush()
+    assert audited(database.admin_url, tool) == [0, 1, 2, 3, 4, 5]
+    await audit.close()
